@@ -1,0 +1,19 @@
+-- Regions of the enterprise-location scope (收发货人所在地): China, the YRD and the provinces.
+select
+    'CN' as region_code,
+    '中国' as region_name_zh,
+    'China' as region_name_en,
+    'nation' as region_level,
+    cast(null as varchar) as parent_region_code,
+    false as is_yrd
+union all
+select 'YRD', '长三角', 'Yangtze River Delta', 'yrd', 'CN', true
+union all
+select
+    region_code,
+    region_name_zh,
+    region_name_en,
+    'province' as region_level,
+    case when is_yrd then 'YRD' else 'CN' end as parent_region_code,
+    is_yrd
+from {{ ref('provinces') }}

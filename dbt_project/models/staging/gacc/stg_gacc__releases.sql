@@ -1,0 +1,25 @@
+-- The releases registry, typed. Pending releases are in flight and never reach a mart.
+select
+    release_id,
+    sha256,
+    file_name,
+    landing_path,
+    size_bytes,
+    format,
+    scope,
+    period_start,
+    period_end,
+    flow,
+    currency,
+    unit,
+    source,
+    title,
+    coalesce(is_sample, false) as is_sample,
+    received_at,
+    loaded_at,
+    status,
+    error,
+    row_count,
+    rejected_row_count,
+    superseded_by
+from {{ source('raw', 'releases') }}

@@ -1,0 +1,1 @@
+"""The Dagster code location of the YRD customs-trade warehouse."""

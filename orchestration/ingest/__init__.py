@@ -1,0 +1,1 @@
+"""Release ingestion: detect a file's format, parse it with a pure function, land it in raw.*"""

@@ -1,0 +1,71 @@
+"""Inbox → landing: every file as received is archived once, by content, read-only.
+
+`landing/<sha256>.<ext>` is the immutable archive: whatever happens later (a parse
+error, a bad row, a newer vintage), the original bytes stay here. The same bytes
+under two names are one release.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+# Files a user's download folder also holds that are not releases.
+IGNORED_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    sha256: str
+    file_name: str  # the name as received, relative to the inbox
+    landing_path: Path
+    size_bytes: int
+
+    @property
+    def release_id(self) -> str:
+        # Short enough to read in a table, long enough (64 bits) never to collide in one warehouse.
+        return self.sha256[:16]
+
+
+def inbox_files(inbox: Path) -> list[Path]:
+    """Every release file below the inbox, in a stable order."""
+    if not inbox.exists():
+        return []
+    return sorted(
+        p for p in inbox.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and p.name not in IGNORED_NAMES and not p.name.endswith("~")
+    )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def land_file(path: Path, inbox: Path, landing_dir: Path) -> LandedFile:
+    """Archive one inbox file (idempotent: already-landed bytes are not copied again)."""
+    sha = sha256_of(path)
+    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".gz" else path.suffix.lower()
+    target = landing_dir / f"{sha}{suffix}"
+    if not target.exists():
+        landing_dir.mkdir(parents=True, exist_ok=True)
+        # Copy under a temporary name then rename, so a crash never leaves a partial archive file.
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        shutil.copyfile(path, partial)
+        if sha256_of(partial) != sha:
+            partial.unlink()
+            raise OSError(f"{path}: the file changed while it was being archived; it will be retried")
+        os.chmod(partial, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        os.replace(partial, target)
+    try:
+        name = str(path.relative_to(inbox))
+    except ValueError:
+        name = path.name
+    return LandedFile(sha256=sha, file_name=name, landing_path=target, size_bytes=path.stat().st_size)
