@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+# The first statistical month the warehouse takes (GACC's location table series, as published online).
+EARLIEST_PERIOD = date(2014, 1, 1)
 
 
 @dataclass(frozen=True)

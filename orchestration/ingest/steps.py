@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..config import WarehousePaths
+from ..config import EARLIEST_PERIOD, WarehousePaths
 from . import raw_store
 from .errors import ReleaseRejected
 from .formats import parse_release
@@ -48,7 +48,13 @@ def register_inbox(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, source
         parsed, rejection = None, None
         try:
             parsed = parse_release(landed.landing_path.read_bytes(), landed.file_name)
+            if parsed.period.start < EARLIEST_PERIOD:
+                raise ReleaseRejected(
+                    landed.file_name,
+                    f"period {parsed.period.label} is before {EARLIEST_PERIOD:%Y-%m}, the first month this warehouse takes",
+                )
         except ReleaseRejected as error:
+            parsed = None
             rejection = error
             result.new_quarantined.append((landed.file_name, error.message))
         raw_store.register_release(con, landed, parsed, rejection, source)

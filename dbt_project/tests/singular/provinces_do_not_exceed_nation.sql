@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'trade_by_region_month'}}}) }}
 -- Zone rows are parts of provinces and must never be added: if they were, the provinces of a
 -- month would sum to more than the national total.
 select m.period, sum(m.total_ytd_cny) as provinces_ytd, max(n.total_ytd_cny) as nation_ytd

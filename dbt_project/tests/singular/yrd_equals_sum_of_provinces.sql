@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'trade_by_region_year'}}}) }}
 -- The YRD row of each year is exactly Shanghai + Jiangsu + Zhejiang + Anhui.
 with provinces as (
     select y.year, sum(y.total_cny) as total_cny, count(*) as provinces

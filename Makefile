@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make run` and `make test`. Only python3 and make are required.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DBT := ../$(BIN)/dbt
+
+.PHONY: run test dev manifest install summary clean-warehouse
+
+# Create the venv if missing and install the pinned set (requirements.lock holds the whole resolved tree).
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# dbt's manifest, which the Dagster definitions are built from.
+manifest: install
+	cd dbt_project && $(DBT) parse --profiles-dir . --quiet
+
+## Run the whole pipeline on the inbox (the bundled sample releases when it is empty) and print the summary.
+run: manifest
+	$(BIN)/trade run
+
+## The whole test suite.
+test: manifest
+	$(BIN)/python -m pytest
+
+## The Dagster UI and daemon (schedules, sensors) on http://127.0.0.1:3000
+dev: manifest
+	DAGSTER_HOME="$$($(BIN)/trade dagster-home)" $(BIN)/dagster dev -w workspace.yaml
+
+summary: install
+	$(BIN)/trade summary
+
+## Delete the built warehouse (inbox, landing archive and snapshot included) under warehouse/.
+clean-warehouse:
+	rm -rf warehouse/inbox warehouse/landing warehouse/published warehouse/trade.duckdb warehouse/trade.duckdb.wal warehouse/dagster_home warehouse/logs

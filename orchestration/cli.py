@@ -1,0 +1,141 @@
+"""`trade`: the command line of the warehouse.
+
+  trade run           discover → load → dbt build → publish, then print the summary (what `make run` does)
+  trade summary       print the summary of the published snapshot
+  trade dagster-home  prepare and print the Dagster instance folder (used by `make dev`)
+
+The steps run as the same Dagster jobs the schedule and sensors launch, in this process, recorded
+in the instance under the warehouse folder, so `make dev` shows every run `make run` made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+from .config import WarehousePaths, warehouse_paths
+
+# Instance settings: one slot for the writers' pool (DuckDB allows a single writer process).
+DAGSTER_YAML = """\
+# Written by `trade dagster-home`. The embedded SQLite storage is the default; see
+# docs/engineering.md for a production instance with Postgres run storage.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def ensure_dagster_home(paths: WarehousePaths) -> Path:
+    """DAGSTER_HOME if set, else <warehouse>/dagster_home, with a dagster.yaml that limits writers to one."""
+    home = Path(os.environ.get("DAGSTER_HOME") or paths.dagster_home).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML, encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def seed_inbox_with_samples(paths: WarehousePaths) -> int:
+    """An empty inbox gets the bundled sample releases, so `make run` shows the whole path at once."""
+    from .ingest.landing import inbox_files
+    from .samples.location_tables import write_location_tables
+
+    if inbox_files(paths.inbox):
+        return 0
+    return len(write_location_tables(paths.inbox))
+
+
+def run_pipeline(paths: WarehousePaths) -> bool:
+    """Run the three jobs in order; True when every step succeeded."""
+    import dagster as dg
+
+    from .definitions import defs
+    from .ingest.assets import RELEASES_KEY
+    from .jobs import build_marts_job, discover_releases_job, load_releases_job
+    from .sensors import PARTITION_RANGE_END, PARTITION_RANGE_START, load_request_for
+
+    instance = dg.DagsterInstance.get()
+    # Step logs go to the instance (and the UI); the terminal gets warnings and the summary.
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    discover = defs.resolve_job_def(discover_releases_job.name).execute_in_process(
+        instance=instance, run_config=quiet, raise_on_error=False
+    )
+    print(f"discover_releases: {'ok' if discover.success else 'FAILED'} (run {discover.run_id})")
+    if not discover.success:
+        return False
+    pending = []
+    for event in discover.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        if materialization.asset_key == RELEASES_KEY:
+            pending = list(materialization.metadata["pending_periods"].value)
+    request = load_request_for(pending, run_key=None)
+    if request is not None:
+        load = defs.resolve_job_def(load_releases_job.name).execute_in_process(
+            instance=instance, run_config=quiet, tags=request.tags, raise_on_error=False
+        )
+        print(f"load_releases {request.tags[PARTITION_RANGE_START]} … {request.tags[PARTITION_RANGE_END]}: "
+              f"{'ok' if load.success else 'FAILED'} (run {load.run_id})")
+        if not load.success:
+            return False
+    else:
+        print("load_releases: nothing pending")
+    # dbt's own progress lines go to a log file; the terminal keeps the summary readable.
+    dbt_log = paths.warehouse_dir / "logs" / "dbt_build.log"
+    dbt_log.parent.mkdir(parents=True, exist_ok=True)
+    with open(dbt_log, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        build = defs.resolve_job_def(build_marts_job.name).execute_in_process(
+            instance=instance, run_config=quiet, raise_on_error=False
+        )
+    if not build.success:
+        print("".join(dbt_log.read_text(encoding="utf-8").splitlines(keepends=True)[-40:]))
+    print(f"dbt log: {dbt_log}")
+    print(f"build_marts (dbt build + publish): {'ok' if build.success else 'FAILED'} (run {build.run_id})")
+    return build.success
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="trade", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the whole pipeline and print the summary")
+    sub.add_parser("summary", help="print the summary of the published snapshot")
+    sub.add_parser("dagster-home", help="prepare and print the Dagster instance folder")
+    args = parser.parse_args(argv)
+
+    paths = warehouse_paths()
+    if args.command == "dagster-home":
+        print(ensure_dagster_home(paths))
+        return 0
+    if args.command == "summary":
+        from .serve.summary import summary_text
+
+        if not paths.published_db.exists():
+            print(f"no published snapshot at {paths.published_db}; run `make run` first", file=sys.stderr)
+            return 1
+        print(summary_text(paths.published_db))
+        return 0
+
+    ensure_dagster_home(paths)
+    written = seed_inbox_with_samples(paths)
+    if written:
+        print(f"The inbox {paths.inbox} was empty: wrote {written} SAMPLE location tables (sample data, "
+              "calibrated to published totals; not official GACC figures).")
+    print(f"inbox: {paths.inbox}\nwarehouse: {paths.warehouse_dir}")
+    if not run_pipeline(paths):
+        print("The pipeline failed; see the log above (and `make dev` for the Dagster UI).", file=sys.stderr)
+        return 1
+    from .serve.summary import summary_text
+
+    print()
+    print(summary_text(paths.published_db))
+    print(f"\nPublished snapshot: {paths.published_db}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

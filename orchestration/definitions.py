@@ -1,0 +1,27 @@
+"""The one place that assembles the code location: assets, jobs, schedule, sensors, resources."""
+
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from .ingest.assets import raw_location_table, release_registry
+from .jobs import build_marts_job, discover_releases_job, load_releases_job
+from .resources import WarehouseResource
+from .schedules import daily_release_poll
+from .sensors import build_after_load_sensor, pending_releases_sensor
+from .serve.assets import published_snapshot
+from .transform.dbt import dbt_project, trade_dbt_models
+
+defs = dg.Definitions(
+    assets=[release_registry, raw_location_table, trade_dbt_models, published_snapshot],
+    jobs=[discover_releases_job, load_releases_job, build_marts_job],
+    schedules=[daily_release_poll],
+    sensors=[pending_releases_sensor, build_after_load_sensor],
+    resources={
+        "warehouse": WarehouseResource(),
+        # The dbt of this interpreter's environment, whether or not the venv is activated.
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+    },
+)

@@ -1,0 +1,27 @@
+"""The three steps of a refresh as jobs: discover (unpartitioned), load (monthly), build + publish."""
+
+import dagster as dg
+
+from .ingest.assets import LOCATION_ROWS_KEY, RELEASES_KEY
+from .partitions import monthly_release_partitions
+from .serve.assets import published_snapshot
+from .transform.dbt import trade_dbt_models
+
+discover_releases_job = dg.define_asset_job(
+    "discover_releases",
+    selection=dg.AssetSelection.assets(RELEASES_KEY),
+    description="Archive new inbox files and register them (pending or quarantined).",
+)
+
+load_releases_job = dg.define_asset_job(
+    "load_releases",
+    selection=dg.AssetSelection.assets(LOCATION_ROWS_KEY),
+    partitions_def=monthly_release_partitions,
+    description="Load the pending releases of the selected months into raw.*, one transaction per release.",
+)
+
+build_marts_job = dg.define_asset_job(
+    "build_marts",
+    selection=dg.AssetSelection.assets(trade_dbt_models, published_snapshot),
+    description="dbt build (staging → marts, with tests) and publish the snapshot.",
+)

@@ -1,0 +1,1 @@
+"""What analysts get: the published snapshot of the warehouse."""
