@@ -3,7 +3,6 @@
 import dagster as dg
 
 from .ingest.assets import LOCATION_ROWS_KEY, RELEASES_KEY
-from .partitions import monthly_release_partitions
 from .serve.assets import published_snapshot
 from .transform.dbt import trade_dbt_models
 
@@ -16,7 +15,6 @@ discover_releases_job = dg.define_asset_job(
 load_releases_job = dg.define_asset_job(
     "load_releases",
     selection=dg.AssetSelection.assets(LOCATION_ROWS_KEY),
-    partitions_def=monthly_release_partitions,
     description="Load the pending releases of the selected months into raw.*, one transaction per release.",
 )
 

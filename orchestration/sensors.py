@@ -38,7 +38,7 @@ def load_request_for(pending_periods: list[str], run_key: str | None) -> dg.RunR
 def pending_releases_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
     materialization = asset_event.asset_materialization
     pending = materialization.metadata.get("pending_periods") if materialization else None
-    request = load_request_for(list(pending.value) if pending else [], run_key=f"registry-{asset_event.storage_id}")
+    request = load_request_for(list(pending.value) if pending else [], run_key=f"registry-{asset_event.run_id}")
     if request is None:
         return dg.SkipReason("no pending releases")
     return request

@@ -63,16 +63,27 @@ class Warehouse:
         return digest.hexdigest()
 
 
-@pytest.fixture
-def warehouse(tmp_path, monkeypatch) -> Warehouse:
-    """An empty inbox and warehouse folder, with the Dagster instance inside it."""
-    root = tmp_path / "warehouse"
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
+def _empty_warehouse(base: Path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    root = base / "warehouse"
+    inbox = base / "inbox"
+    inbox.mkdir(parents=True)
     monkeypatch.setenv("TRADE_WAREHOUSE_DIR", str(root))
     monkeypatch.setenv("TRADE_INBOX", str(inbox))
     monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
     return Warehouse(inbox=inbox, root=root)
+
+
+@pytest.fixture
+def warehouse(tmp_path, monkeypatch) -> Warehouse:
+    """An empty inbox and warehouse folder, with the Dagster instance inside it."""
+    return _empty_warehouse(tmp_path, monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def module_warehouse(tmp_path_factory):
+    """Like `warehouse`, shared by the tests of one module that only read what one run built."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield _empty_warehouse(tmp_path_factory.mktemp("warehouse"), monkeypatch)
 
 
 def run_pipeline_in_process() -> bool:
