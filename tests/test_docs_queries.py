@@ -1,0 +1,32 @@
+"""Every example query in docs/analysts.md runs against a published snapshot."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from orchestration.samples.location_tables import write_location_tables
+
+from .conftest import REPO_ROOT, run_pipeline_in_process
+
+QUERIES = re.findall(r"```sql\n(.*?)```", (REPO_ROOT / "docs" / "analysts.md").read_text(encoding="utf-8"), re.S)
+
+
+@pytest.fixture(scope="module")
+def snapshot(module_warehouse):
+    # Two sample years, so that growth rates exist.
+    write_location_tables(module_warehouse.inbox, "2023-01", "2024-12")
+    assert run_pipeline_in_process()
+    return module_warehouse
+
+
+def test_the_docs_have_example_queries():
+    assert len(QUERIES) >= 6
+
+
+@pytest.mark.parametrize("sql", QUERIES, ids=[f"query{i + 1}" for i in range(len(QUERIES))])
+def test_example_query_runs_and_returns_rows(snapshot, sql):
+    rows = snapshot.query(sql)
+    if "quarantined" not in sql:
+        assert rows, sql
