@@ -41,14 +41,14 @@ def ensure_dagster_home(paths: WarehousePaths) -> Path:
     return home
 
 
-def seed_inbox_with_samples(paths: WarehousePaths) -> int:
+def seed_inbox_with_samples(paths: WarehousePaths) -> dict[str, int]:
     """An empty inbox gets the bundled sample releases, so `make run` shows the whole path at once."""
     from .ingest.landing import inbox_files
-    from .samples.location_tables import write_location_tables
+    from .samples import write_sample_releases
 
     if inbox_files(paths.inbox):
-        return 0
-    return len(write_location_tables(paths.inbox))
+        return {}
+    return write_sample_releases(paths.inbox)
 
 
 def run_pipeline(paths: WarehousePaths) -> bool:
@@ -123,8 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     ensure_dagster_home(paths)
     written = seed_inbox_with_samples(paths)
     if written:
-        print(f"The inbox {paths.inbox} was empty: wrote {written} SAMPLE location tables (sample data, "
-              "calibrated to published totals; not official GACC figures).")
+        kinds = ", ".join(f"{n} {kind}" for kind, n in written.items())
+        print(f"The inbox {paths.inbox} was empty: wrote SAMPLE releases ({kinds}); sample data calibrated to "
+              "published totals, not official GACC figures.")
     print(f"inbox: {paths.inbox}\nwarehouse: {paths.warehouse_dir}")
     if not run_pipeline(paths):
         print("The pipeline failed; see the log above (and `make dev` for the Dagster UI).", file=sys.stderr)

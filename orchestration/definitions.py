@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from .ingest.assets import raw_location_table, release_registry
+from .ingest.assets import raw_release_rows, release_registry
 from .jobs import build_marts_job, discover_releases_job, load_releases_job
 from .resources import WarehouseResource
 from .schedules import daily_release_poll
@@ -15,7 +15,7 @@ from .serve.assets import published_snapshot
 from .transform.dbt import dbt_project, trade_dbt_models
 
 defs = dg.Definitions(
-    assets=[release_registry, raw_location_table, trade_dbt_models, published_snapshot],
+    assets=[release_registry, raw_release_rows, trade_dbt_models, published_snapshot],
     jobs=[discover_releases_job, load_releases_job, build_marts_job],
     schedules=[daily_release_poll],
     sensors=[pending_releases_sensor, build_after_load_sensor],

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from .ingest.assets import LOCATION_ROWS_KEY, RELEASES_KEY
+from .ingest.assets import RAW_ROW_KEYS, RELEASES_KEY
 from .serve.assets import published_snapshot
 from .transform.dbt import trade_dbt_models
 
@@ -14,7 +14,7 @@ discover_releases_job = dg.define_asset_job(
 
 load_releases_job = dg.define_asset_job(
     "load_releases",
-    selection=dg.AssetSelection.assets(LOCATION_ROWS_KEY),
+    selection=dg.AssetSelection.assets(*RAW_ROW_KEYS),
     description="Load the pending releases of the selected months into raw.*, one transaction per release.",
 )
 

@@ -7,8 +7,15 @@ from decimal import Decimal
 
 import pytest
 
+import csv
+import io
+
 from orchestration.ingest.errors import ReleaseRejected
 from orchestration.ingest.formats import parse_release
+from orchestration.ingest.location_table import parse_location_grid
+from orchestration.ingest.release import ParseContext
+from orchestration.ingest.text import decode_text
+from orchestration.reference import province_codes
 from orchestration.samples.location_tables import generate_location_tables
 
 from .conftest import require_real
@@ -24,6 +31,12 @@ def _sample(period: str = "2024-03") -> str:
     return generate_location_tables(period, period)[f"sample-location-{period}.csv"].decode("utf-8-sig")
 
 
+def _table(data: bytes, file_name: str, today: date = TODAY):
+    """The location-table parser on a CSV file's bytes (the grid reader the pipeline uses for CSV)."""
+    grid = [list(r) for r in csv.reader(io.StringIO(decode_text(data, file_name), newline=""))]
+    return parse_location_grid(grid, file_name, province_codes(), today)
+
+
 def _row(table, name):
     return next(r for r in table.rows if r.location_name == name)
 
@@ -34,7 +47,7 @@ def _row(table, name):
 def test_all_twelve_real_months_parse_with_period_from_file_name():
     folder = require_real()
     for month in range(1, 13):
-        table = parse_release((folder / f"2024-{month:02d}.csv").read_bytes(), f"2024-{month:02d}.csv", TODAY)
+        table = _table((folder / f"2024-{month:02d}.csv").read_bytes(), f"2024-{month:02d}.csv")
         assert (table.period.year, table.period.last_month) == (2024, month)
         assert table.unit == "万人民币"
         assert sum(r.row_kind == "province" for r in table.rows) == 31
@@ -43,7 +56,7 @@ def test_all_twelve_real_months_parse_with_period_from_file_name():
 
 
 def test_real_figures_converted_from_wanyuan_to_yuan():
-    table = parse_release(_real("2024-12.csv"), "2024-12.csv", TODAY)
+    table = _table(_real("2024-12.csv"), "2024-12.csv")
     shanghai = _row(table, "上海市")
     assert shanghai.values_cny["total_ytd"] == Decimal(426_808_654) * 10_000
     assert shanghai.values_cny["total_month"] == Decimal(39_290_069) * 10_000
@@ -54,7 +67,7 @@ def test_real_figures_converted_from_wanyuan_to_yuan():
 
 
 def test_zone_rows_belong_to_the_province_above_and_are_not_provinces():
-    table = parse_release(_real("2024-12.csv"), "2024-12.csv", TODAY)
+    table = _table(_real("2024-12.csv"), "2024-12.csv")
     pudong = _row(table, "上海浦东新区")
     assert (pudong.row_kind, pudong.province_code) == ("zone", "310000")
     suzhou_park = _row(table, "苏州工业园")
@@ -68,19 +81,19 @@ def test_zone_rows_belong_to_the_province_above_and_are_not_provinces():
 
 
 def test_rows_of_dashes_load_as_nulls_not_zeros():
-    table = parse_release(_real("2024-12.csv"), "2024-12.csv", TODAY)
+    table = _table(_real("2024-12.csv"), "2024-12.csv")
     empty = _row(table, "佛山高新技术产业开发区")
     assert all(v is None for v in empty.values_cny.values())
 
 
 def test_source_rows_are_file_line_numbers():
-    table = parse_release(_real("2024-03.csv"), "2024-03.csv", TODAY)
+    table = _table(_real("2024-03.csv"), "2024-03.csv")
     # line 1–3 are headers; 总值 is line 4 of the real file
     assert _row(table, "总值").source_row == 4
 
 
 def test_the_footer_note_is_not_a_location():
-    table = parse_release(_real("2024-12.csv"), "2024-12.csv", TODAY)
+    table = _table(_real("2024-12.csv"), "2024-12.csv")
     assert any(n.startswith("注") for n in table.notes)
     assert all(not r.location_name.startswith("注") for r in table.rows)
 
@@ -89,23 +102,21 @@ def test_the_footer_note_is_not_a_location():
 
 
 def test_sample_period_comes_from_the_title_row_even_under_another_name():
-    table = parse_release(_sample("2024-03").encode("utf-8-sig"), "renamed.csv", TODAY)
+    table = _table(_sample("2024-03").encode("utf-8-sig"), "renamed.csv")
     assert table.period.label == "2024-03"
     assert table.is_sample
 
 
 def test_gb18030_encoded_copy_parses_the_same():
     text = _sample()
-    assert parse_release(text.encode("gb18030"), "2024-03.csv", TODAY).rows == parse_release(
-        text.encode("utf-8"), "2024-03.csv", TODAY
-    ).rows
+    assert _table(text.encode("gb18030"), "2024-03.csv").rows == _table(text.encode("utf-8"), "2024-03.csv").rows
 
 
 def test_identical_duplicated_total_row_is_kept_but_marked():
     lines = _sample().splitlines()
     total_line = next(line for line in lines if line.startswith("总值,"))
     lines.insert(lines.index(total_line) + 40, total_line)
-    table = parse_release("\n".join(lines).encode(), "2024-03.csv", TODAY)
+    table = _table("\n".join(lines).encode(), "2024-03.csv")
     totals = [r for r in table.rows if r.location_name == "总值"]
     assert [r.is_duplicate for r in totals] == [False, True]
 
@@ -115,7 +126,16 @@ def test_identical_duplicated_total_row_is_kept_but_marked():
 
 def _rejection(data: bytes, name: str = "2024-03.csv") -> ReleaseRejected:
     with pytest.raises(ReleaseRejected) as caught:
-        parse_release(data, name, TODAY)
+        _table(data, name)
+    return caught.value
+
+
+def _file_rejection(tmp_path, data: bytes, name: str = "2024-03.csv") -> ReleaseRejected:
+    """Through format detection, as the pipeline sees a file."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(ReleaseRejected) as caught:
+        parse_release(path, name, ParseContext(today=TODAY))
     return caught.value
 
 
@@ -149,14 +169,14 @@ def test_future_period():
     assert "future" in _rejection(text.encode(), "x.csv").reason
 
 
-def test_empty_binary_and_undecodable_files():
-    assert "empty" in _rejection(b"  \n").reason
-    assert "binary" in _rejection(b"PK\x03\x04\x00\x00junk").reason
-    assert "not UTF-8 or GB18030" in _rejection(b"\xff\xfe\x81\x30\xff\xff" * 10).reason
+def test_empty_binary_and_undecodable_files(tmp_path):
+    assert "empty" in _file_rejection(tmp_path, b"  \n").reason
+    assert "binary" in _file_rejection(tmp_path, b"\x00\x01junk\x00" * 10).reason
+    assert "not UTF-8 or GB18030" in _file_rejection(tmp_path, b"\xff\xfe\x81\x30\xff\xff" * 10).reason
 
 
-def test_unknown_layout():
-    error = _rejection("商品编码,商品名称,人民币\n01012100,马,100\n".encode(), "export.csv")
+def test_unknown_layout(tmp_path):
+    error = _file_rejection(tmp_path, "日期,城市,温度\n2024-01-01,上海,5\n".encode(), "weather.csv")
     assert "unknown layout" in error.reason and error.row == 1
 
 
@@ -192,7 +212,7 @@ def test_bad_rows_are_rejected_with_row_and_column_and_others_load():
     cells = lines[j].split(",")
     cells[3] = "-5"
     lines[j] = ",".join(cells)
-    table = parse_release("\n".join(lines).encode(), "2024-03.csv", TODAY)
+    table = _table("\n".join(lines).encode(), "2024-03.csv")
     rejected = {r.source_row: r for r in table.rejected_rows}
     assert rejected[i + 1].column.startswith("3") and "not a number" in rejected[i + 1].reason
     assert rejected[j + 1].column.startswith("4") and "negative" in rejected[j + 1].reason
@@ -201,6 +221,6 @@ def test_bad_rows_are_rejected_with_row_and_column_and_others_load():
 
 def test_unit_in_yi_yuan_is_converted():
     text = _sample().replace("单位：万人民币", "单位：亿元")
-    table = parse_release(text.encode(), "2024-03.csv", TODAY)
-    reference = parse_release(_sample().encode(), "2024-03.csv", TODAY)
+    table = _table(text.encode(), "2024-03.csv")
+    reference = _table(_sample().encode(), "2024-03.csv")
     assert _row(table, "总值").values_cny["total_ytd"] == _row(reference, "总值").values_cny["total_ytd"] * 10_000

@@ -10,7 +10,7 @@ from decimal import Decimal
 import dagster as dg
 
 from orchestration.definitions import defs
-from orchestration.ingest.assets import LOCATION_ROWS_KEY, RELEASES_KEY
+from orchestration.ingest.assets import RAW_ROW_KEYS, RELEASES_KEY
 from orchestration.jobs import build_marts_job, discover_releases_job, load_releases_job
 from orchestration.sensors import (
     PARTITION_RANGE_END,
@@ -34,12 +34,13 @@ def test_code_location_validates():
 def test_definitions_hold_the_whole_path_and_one_writer_pool():
     repo = defs.get_repository_def()
     keys = {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()}
-    assert {"raw/releases", "raw/location_table_rows", "marts/trade_by_region_month",
+    assert {"raw/releases", "raw/location_table_rows", "raw/city_table_rows", "raw/query_export_rows",
+            "raw/preliminary_country_rows", "raw/comtrade_rows", "marts/trade_by_region_month",
             "marts/trade_by_region_year", "marts/releases", "published/trade_snapshot"} <= keys
     # every asset writes the live file (dbt and publish included), so every one takes the writer pool
     assert {assets_def.op.pool for assets_def in defs.assets} == {"duckdb_writer"}
     assert repo.get_schedule_def("daily_release_poll").job_name == discover_releases_job.name
-    assert repo.asset_graph.get(LOCATION_ROWS_KEY).partitions_def is not None
+    assert all(repo.asset_graph.get(key).partitions_def is not None for key in RAW_ROW_KEYS)
 
 
 def test_load_request_covers_exactly_the_pending_months():

@@ -248,7 +248,8 @@ def test_write_location_tables_and_the_command_line(tmp_path):
         cwd=REPO_ROOT, capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("wrote 2 sample location tables") and str(out) in result.stdout
+    assert result.stdout.startswith("wrote 2 sample location tables, 8 sample city tables, 2 sample query exports")
+    assert str(out) in result.stdout
     assert sorted(p.name for p in out.iterdir()) == [_name(2025, 11), _name(2025, 12)]
 
 

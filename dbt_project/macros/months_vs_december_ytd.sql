@@ -3,6 +3,7 @@
 {% macro months_vs_december_ytd(tolerance) %}
 with months as (
     select
+        region_level,
         region_code,
         year,
         count(*) as months,
@@ -14,7 +15,7 @@ with months as (
         max(case when month = 12 then imports_ytd_cny end) as imports_december_ytd
     from {{ ref('trade_by_region_month') }}
     where not is_combined_jan_feb
-    group by region_code, year
+    group by region_level, region_code, year
 )
 
 select *

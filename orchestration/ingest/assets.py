@@ -8,10 +8,18 @@ import dagster as dg
 
 from ..partitions import monthly_release_partitions
 from ..resources import WRITER_POOL, WarehouseResource
+from .formats import ALL_RAW_TABLES
 from .steps import load_pending, register_inbox
 
 RELEASES_KEY = dg.AssetKey(["raw", "releases"])
-LOCATION_ROWS_KEY = dg.AssetKey(["raw", "location_table_rows"])
+RAW_ROW_KEYS = [dg.AssetKey(["raw", table.name]) for table in ALL_RAW_TABLES]
+RAW_TABLE_DESCRIPTIONS = {
+    "location_table_rows": "GACC monthly location table (进出口商品收发货人所在地总值表), yuan.",
+    "city_table_rows": "GACC district city tables, year-to-date, yuan.",
+    "query_export_rows": "GACC online-query exports (数据在线查询), in the file's currency.",
+    "preliminary_country_rows": "GACC English preliminary release (4) by country/region.",
+    "comtrade_rows": "UN Comtrade (Comtrade+ CSV, bulk TSV), US dollars.",
+}
 
 # A single-run backfill policy is what lets a range of months load in one run; Dagster marks the
 # parameter beta, which is known and accepted here, so the warning is not repeated on every load.
@@ -56,43 +64,56 @@ def release_registry(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     )
 
 
-@dg.asset(
-    key=LOCATION_ROWS_KEY,
-    deps=[RELEASES_KEY],
-    group_name="ingest",
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key=dg.AssetKey(["raw", table.name]),
+            deps=[RELEASES_KEY],
+            group_name="ingest",
+            kinds={"duckdb", "python"},
+            partitions_def=monthly_release_partitions,
+            description=f"raw.{table.name}: {RAW_TABLE_DESCRIPTIONS[table.name]} Every row carries its release id "
+            "and its row number in the file as received.",
+        )
+        for table in ALL_RAW_TABLES
+    ],
+    name="raw_release_rows",
     pool=WRITER_POOL,
-    kinds={"duckdb", "python"},
     partitions_def=monthly_release_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    description=(
-        "Rows of GACC's monthly location table (进出口商品收发货人所在地总值表), values in yuan, with release id "
-        "and source row. Loads the pending releases of the selected months, one transaction per release."
-    ),
+    can_subset=False,
 )
-def raw_location_table(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def raw_release_rows(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Loads the pending releases of the selected months (by their last month), one transaction each."""
     window = context.partition_time_window
     first, last = window.start.date(), window.end.date()
     # The window's end is exclusive: the last partition is the month before it.
     last_month = date(last.year - (last.month == 1), (last.month - 2) % 12 + 1, 1)
     with warehouse.connect() as con:
         result = load_pending(con, first, last_month)
-        rows, releases = con.execute(
-            "SELECT count(*), count(DISTINCT release_id) FROM raw.location_table_rows "
-            "WHERE period_end BETWEEN ? AND ?",
-            [first, last_month],
-        ).fetchone()
+        counts = {
+            table.name: con.execute(
+                f"SELECT count(*), count(DISTINCT r.release_id) FROM raw.{table.name} AS r "
+                "JOIN raw.releases AS rel ON r.release_id = rel.release_id WHERE rel.period_end BETWEEN ? AND ?",
+                [first, last_month],
+            ).fetchone()
+            for table in ALL_RAW_TABLES
+        }
     for name, reason in result.quarantined:
         context.log.warning(f"quarantined {name}: {reason}")
     loaded_md = "\n".join(f"- `{rid}` {name}: {n} rows" for rid, name, n in result.loaded[:20]) or "none"
-    return dg.MaterializeResult(
-        metadata={
-            "months": f"{first:%Y-%m} … {last_month:%Y-%m}",
-            "releases_loaded": len(result.loaded),
-            "releases_quarantined": len(result.quarantined),
-            "rows_rejected": result.rejected_rows,
-            "dagster/row_count": rows,
-            "releases_in_months": releases,
-            "loaded": dg.MetadataValue.md(loaded_md),
-            "quarantined": dg.MetadataValue.md(_markdown_list(result.quarantined)),
-        }
-    )
+    for table in ALL_RAW_TABLES:
+        rows, releases = counts[table.name]
+        yield dg.MaterializeResult(
+            asset_key=dg.AssetKey(["raw", table.name]),
+            metadata={
+                "months": f"{first:%Y-%m} … {last_month:%Y-%m}",
+                "dagster/row_count": rows,
+                "releases_in_months": releases,
+                "releases_loaded_this_run": len(result.loaded),
+                "releases_quarantined_this_run": len(result.quarantined),
+                "rows_rejected_this_run": result.rejected_rows,
+                "loaded": dg.MetadataValue.md(loaded_md),
+                "quarantined": dg.MetadataValue.md(_markdown_list(result.quarantined)),
+            },
+        )

@@ -35,10 +35,13 @@ def inbox_files(inbox: Path) -> list[Path]:
     """Every release file below the inbox, in a stable order."""
     if not inbox.exists():
         return []
-    return sorted(
+    files = {
         p for p in inbox.rglob("*")
         if p.is_file() and not p.name.startswith(".") and p.name not in IGNORED_NAMES and not p.name.endswith("~")
-    )
+    }
+    # `<file>.json` beside a file is that file's sidecar (flow, period …), not a release of its own.
+    sidecars = {p for p in files if p.suffix == ".json" and p.with_name(p.name[: -len(".json")]) in files}
+    return sorted(files - sidecars)
 
 
 def sha256_of(path: Path) -> str:

@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from .errors import ReleaseRejected
 from .periods import Period, period_from_file_name, period_from_text
+from .release import ParsedRelease, RawColumn, RawTable, RejectedRow
 from .text import parse_number
 
 FORMAT = "gacc_location_table"
@@ -52,6 +53,20 @@ _MONTH_CELL = re.compile(r"^(?:(?P<first>\d{1,2})\s*[-—–~至]\s*)?(?P<month>
 _YTD_CELL = re.compile(r"^1\s*[-—–~至]\s*(?P<month>\d{1,2})\s*月$")
 _FOOTNOTE_PREFIXES = ("注", "说明", "资料来源", "数据来源", "样本数据", "单位")
 
+RAW_TABLE = RawTable(
+    "location_table_rows",
+    (
+        RawColumn("period_start", "DATE"),
+        RawColumn("period_end", "DATE"),
+        RawColumn("row_kind", "VARCHAR"),  # nation | province | zone
+        RawColumn("location_name", "VARCHAR"),
+        RawColumn("province_code", "VARCHAR"),  # CN, or the province (a zone's parent province)
+        RawColumn("is_duplicate", "BOOLEAN"),
+        *(RawColumn(f"{c}_cny", "DECIMAL(20, 2)") for c in VALUE_COLUMNS),
+        *(RawColumn(c, "DECIMAL(18, 2)") for c in YOY_COLUMNS),
+    ),
+)
+
 
 @dataclass(frozen=True)
 class LocationRow:
@@ -62,14 +77,6 @@ class LocationRow:
     is_duplicate: bool  # a repeat of an earlier identical row (kept for provenance, never counted)
     values_cny: Mapping[str, Decimal | None]  # VALUE_COLUMNS, in yuan
     yoy_pct: Mapping[str, Decimal | None]  # YOY_COLUMNS, as printed
-
-
-@dataclass(frozen=True)
-class RejectedRow:
-    source_row: int
-    column: str
-    raw_value: str
-    reason: str
 
 
 @dataclass
@@ -298,3 +305,36 @@ def parse_location_grid(
     if not any(r.row_kind == "province" for r in table.rows):
         raise ReleaseRejected(file_name, "no province rows: the table is truncated or not a location table")
     return table
+
+
+def to_release(table: ParsedLocationTable) -> ParsedRelease:
+    """The location table in the shape every format shares, for the registry and the loader."""
+    rows = [
+        (
+            row.source_row,
+            table.period.start,
+            table.period.end,
+            row.row_kind,
+            row.location_name,
+            row.province_code,
+            row.is_duplicate,
+            *(row.values_cny[c] for c in VALUE_COLUMNS),
+            *(row.yoy_pct[c] for c in YOY_COLUMNS),
+        )
+        for row in table.rows
+    ]
+    return ParsedRelease(
+        file_name=table.file_name,
+        format=FORMAT,
+        scope=SCOPE,
+        period=table.period,
+        flow="both",
+        currency="CNY",
+        unit=table.unit,
+        raw_table=RAW_TABLE,
+        rows=rows,
+        rejected_rows=list(table.rejected_rows),
+        title=table.title,
+        is_sample=table.is_sample,
+        notes=list(table.notes),
+    )

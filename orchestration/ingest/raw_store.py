@@ -5,80 +5,89 @@ Rules kept here, in one place:
 - A release's rows become visible in one transaction together with its `loaded`
   status, so a crash never leaves a half-loaded release behind; reloading a
   release first deletes whatever an interrupted attempt could have left.
-- A newer vintage (another file for the same format, scope and period) marks the
-  older one `superseded`; its rows stay in raw, queryable as of their release.
+- A newer vintage of a complete table (another file of the same format, scope, flow,
+  currency and period) marks the older one `superseded`; its rows stay in raw,
+  queryable as of their release. Query exports are partial by nature (a query picks
+  products and partners), so for them the latest value is chosen row by row in dbt.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from itertools import islice
 
 import duckdb
 import pandas as pd
 
 from .errors import ReleaseRejected
 from .landing import LandedFile
-from .location_table import VALUE_COLUMNS, YOY_COLUMNS, ParsedLocationTable
+from .release import ParsedRelease, RawTable
 
-RAW_SCHEMA_DDL = [
-    "CREATE SCHEMA IF NOT EXISTS raw",
-    """
-    CREATE TABLE IF NOT EXISTS raw.releases (
-        release_id VARCHAR NOT NULL,        -- first 16 hex digits of sha256
-        sha256 VARCHAR NOT NULL,
-        file_name VARCHAR NOT NULL,         -- as received, relative to the inbox
-        landing_path VARCHAR NOT NULL,      -- the read-only archived original
-        size_bytes BIGINT,
-        format VARCHAR,                     -- gacc_location_table | unknown
-        scope VARCHAR,                      -- enterprise_location | port | …
-        period_start DATE,
-        period_end DATE,
-        flow VARCHAR,                       -- both | export | import
-        currency VARCHAR,                   -- CNY | USD
-        unit VARCHAR,                       -- the unit label printed in the file (万元 …)
-        source VARCHAR,                     -- where the file came from (inbox, http …)
-        title VARCHAR,
-        is_sample BOOLEAN,                  -- made by this project's sample generator, not GACC
-        received_at TIMESTAMP NOT NULL,     -- UTC, when the bytes were first seen
-        loaded_at TIMESTAMP,                -- UTC
-        status VARCHAR NOT NULL,            -- pending | loaded | quarantined | superseded
-        error VARCHAR,                      -- why quarantined: file, row, column, reason
-        row_count INTEGER,
-        rejected_row_count INTEGER,
-        superseded_by VARCHAR
-    )""",
-    f"""
-    CREATE TABLE IF NOT EXISTS raw.location_table_rows (
-        release_id VARCHAR NOT NULL,
-        source_row INTEGER NOT NULL,        -- 1-based row in the file as received
-        period_start DATE NOT NULL,
-        period_end DATE NOT NULL,
-        row_kind VARCHAR NOT NULL,          -- nation | province | zone
-        location_name VARCHAR NOT NULL,
-        province_code VARCHAR NOT NULL,     -- CN, or the province (a zone's parent province)
-        is_duplicate BOOLEAN NOT NULL,
-        {", ".join(f"{c}_cny DECIMAL(20, 2)" for c in VALUE_COLUMNS)},
-        {", ".join(f"{c} DECIMAL(18, 2)" for c in YOY_COLUMNS)}
-    )""",
-    """
-    CREATE TABLE IF NOT EXISTS raw.rejected_rows (
-        release_id VARCHAR NOT NULL,
-        source_row INTEGER NOT NULL,
-        column_name VARCHAR NOT NULL,
-        raw_value VARCHAR,
-        reason VARCHAR NOT NULL
-    )""",
+# Formats whose every release is a complete table for its period: a newer file replaces an older one.
+COMPLETE_TABLE_FORMATS = ("gacc_location_table", "gacc_city_table", "gacc_preliminary_country")
+BATCH_ROWS = 100_000  # rows per insert: large enough to be fast, small enough to stream a 5 GB file
+
+RELEASES_DDL = """
+CREATE TABLE IF NOT EXISTS raw.releases (
+    release_id VARCHAR NOT NULL,        -- first 16 hex digits of sha256
+    sha256 VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,         -- as received, relative to the inbox
+    landing_path VARCHAR NOT NULL,      -- the read-only archived original
+    size_bytes BIGINT,
+    format VARCHAR,                     -- gacc_location_table | gacc_city_table | gacc_query_export | … | unknown
+    scope VARCHAR,                      -- enterprise_location | registration_place | national | reporter
+    period_start DATE,
+    period_end DATE,
+    flow VARCHAR,                       -- both | export | import
+    currency VARCHAR,                   -- CNY | USD
+    unit VARCHAR,                       -- the unit label printed in the file (values are converted)
+    source VARCHAR,                     -- where the file came from (inbox, http …)
+    title VARCHAR,
+    is_sample BOOLEAN,                  -- made by this project's sample generator, not GACC
+    received_at TIMESTAMP NOT NULL,     -- UTC, when the bytes were first seen
+    loaded_at TIMESTAMP,                -- UTC
+    status VARCHAR NOT NULL,            -- pending | loaded | quarantined | superseded
+    error VARCHAR,                      -- why quarantined: file, row, column, reason
+    notes VARCHAR,                      -- what the parser noticed (unit label contradicted, …)
+    sidecar VARCHAR,                    -- the <file>.json the user put beside it, if any
+    raw_table VARCHAR,                  -- where its rows are
+    variant VARCHAR,                    -- tells apart tables of one format and period (a city table's province)
+    row_count BIGINT,
+    rejected_row_count BIGINT,
+    superseded_by VARCHAR
+)"""
+# Columns added after the first release of the schema: an existing warehouse gains them in place.
+RELEASES_MIGRATIONS = [
+    "ALTER TABLE raw.releases ADD COLUMN IF NOT EXISTS notes VARCHAR",
+    "ALTER TABLE raw.releases ADD COLUMN IF NOT EXISTS sidecar VARCHAR",
+    "ALTER TABLE raw.releases ADD COLUMN IF NOT EXISTS raw_table VARCHAR",
+    "ALTER TABLE raw.releases ADD COLUMN IF NOT EXISTS variant VARCHAR",
 ]
+REJECTED_ROWS_DDL = """
+CREATE TABLE IF NOT EXISTS raw.rejected_rows (
+    release_id VARCHAR NOT NULL,
+    source_row BIGINT NOT NULL,
+    column_name VARCHAR NOT NULL,
+    raw_value VARCHAR,
+    reason VARCHAR NOT NULL
+)"""
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    for ddl in RAW_SCHEMA_DDL:
-        con.execute(ddl)
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection, tables: Iterable[RawTable] = ()) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute(RELEASES_DDL)
+    for migration in RELEASES_MIGRATIONS:
+        con.execute(migration)
+    con.execute(REJECTED_ROWS_DDL)
+    for table in tables:
+        con.execute(table.ddl())
 
 
 @dataclass(frozen=True)
@@ -86,28 +95,50 @@ class RegistryEntry:
     release_id: str
     file_name: str
     status: str
-    period_end: object
-    error: str | None
+    period_end: date | None
+    sidecar: str | None
 
 
-def known_sha256s(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {row[0] for row in con.execute("SELECT sha256 FROM raw.releases").fetchall()}
+def known_releases(con: duckdb.DuckDBPyConnection) -> dict[str, RegistryEntry]:
+    """sha256 → entry, for every release ever registered."""
+    rows = con.execute("SELECT sha256, release_id, file_name, status, period_end, sidecar FROM raw.releases").fetchall()
+    return {sha: RegistryEntry(rid, name, status, end, sidecar) for sha, rid, name, status, end, sidecar in rows}
+
+
+def _metadata(parsed: ParsedRelease | None) -> list:
+    if parsed is None:
+        return ["unknown", None, None, None, None, None, None, None, None, None, None, None]
+    return [
+        parsed.format,
+        parsed.scope,
+        parsed.period.start,
+        parsed.period.end,
+        parsed.flow,
+        parsed.currency,
+        parsed.unit,
+        parsed.title,
+        parsed.is_sample,
+        "; ".join(parsed.notes) or None,
+        parsed.raw_table.name,
+        parsed.variant,
+    ]
 
 
 def register_release(
     con: duckdb.DuckDBPyConnection,
     landed: LandedFile,
-    parsed: ParsedLocationTable | None,
+    parsed: ParsedRelease | None,
     rejection: ReleaseRejected | None,
     source: str,
+    sidecar: dict | None,
 ) -> None:
     """Record a newly seen file as pending (to be loaded) or quarantined (with its reason)."""
-    is_quarantined = rejection is not None
     con.execute(
         """
         INSERT INTO raw.releases (release_id, sha256, file_name, landing_path, size_bytes, format, scope,
-            period_start, period_end, flow, currency, unit, source, title, is_sample, received_at, status, error)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            period_start, period_end, flow, currency, unit, title, is_sample, notes, raw_table, variant,
+            source, sidecar, received_at, status, error)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         [
             landed.release_id,
@@ -115,19 +146,37 @@ def register_release(
             landed.file_name,
             str(landed.landing_path),
             landed.size_bytes,
-            parsed.format if parsed else "unknown",
-            parsed.scope if parsed else None,
-            parsed.period.start if parsed else None,
-            parsed.period.end if parsed else None,
-            "both" if parsed else None,
-            "CNY" if parsed else None,
-            parsed.unit if parsed else None,
+            *_metadata(parsed),
             source,
-            parsed.title if parsed else None,
-            parsed.is_sample if parsed else None,
+            json.dumps(sidecar, ensure_ascii=False, sort_keys=True) if sidecar else None,
             utc_now(),
-            "quarantined" if is_quarantined else "pending",
-            rejection.message if is_quarantined else None,
+            "quarantined" if rejection else "pending",
+            rejection.message if rejection else None,
+        ],
+    )
+
+
+def reregister_release(
+    con: duckdb.DuckDBPyConnection,
+    release_id: str,
+    parsed: ParsedRelease | None,
+    rejection: ReleaseRejected | None,
+    sidecar: dict | None,
+) -> None:
+    """A quarantined release whose sidecar changed (the user supplied what was missing) is judged again."""
+    con.execute(
+        """
+        UPDATE raw.releases SET format = ?, scope = ?, period_start = ?, period_end = ?, flow = ?, currency = ?,
+            unit = ?, title = ?, is_sample = ?, notes = ?, raw_table = ?, variant = ?, sidecar = ?, status = ?,
+            error = ?
+        WHERE release_id = ?
+        """,
+        [
+            *_metadata(parsed),
+            json.dumps(sidecar, ensure_ascii=False, sort_keys=True) if sidecar else None,
+            "quarantined" if rejection else "pending",
+            rejection.message if rejection else None,
+            release_id,
         ],
     )
 
@@ -135,7 +184,7 @@ def register_release(
 def pending_releases(con: duckdb.DuckDBPyConnection) -> list[RegistryEntry]:
     rows = con.execute(
         """
-        SELECT release_id, file_name, status, period_end, error FROM raw.releases
+        SELECT release_id, file_name, status, period_end, sidecar FROM raw.releases
         WHERE status = 'pending' ORDER BY received_at, release_id
         """
     ).fetchall()
@@ -146,93 +195,111 @@ def landing_path_of(con: duckdb.DuckDBPyConnection, release_id: str) -> str:
     return con.execute("SELECT landing_path FROM raw.releases WHERE release_id = ?", [release_id]).fetchone()[0]
 
 
-def _rows_frame(release_id: str, table: ParsedLocationTable) -> pd.DataFrame:
-    # Money travels as text and is cast by DuckDB, so no value ever passes through a float.
-    records = []
-    for row in table.rows:
-        record = {
-            "release_id": release_id,
-            "source_row": row.source_row,
-            "period_start": table.period.start.isoformat(),
-            "period_end": table.period.end.isoformat(),
-            "row_kind": row.row_kind,
-            "location_name": row.location_name,
-            "province_code": row.province_code,
-            "is_duplicate": row.is_duplicate,
-        }
-        for column in VALUE_COLUMNS:
-            value = row.values_cny[column]
-            record[f"{column}_cny"] = None if value is None else str(value)
-        for column in YOY_COLUMNS:
-            value = row.yoy_pct[column]
-            record[column] = None if value is None else str(value)
-        records.append(record)
-    return pd.DataFrame.from_records(records, columns=list(records[0].keys()) if records else None)
+def _as_text(value) -> str | None:
+    # Every value travels as text and is cast by DuckDB to the declared type, so money never
+    # passes through a float and dates, decimals and booleans all take one path.
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
 
 
-def load_release(con: duckdb.DuckDBPyConnection, release_id: str, table: ParsedLocationTable) -> int:
-    """Insert a parsed release's rows and mark it loaded, all in one transaction. Returns rows loaded."""
-    frame = _rows_frame(release_id, table)
-    rejected = pd.DataFrame.from_records(
-        [(release_id, r.source_row, r.column, r.raw_value, r.reason) for r in table.rejected_rows],
-        columns=["release_id", "source_row", "column_name", "raw_value", "reason"],
+def _batches(rows: Iterable[tuple], release_id: str) -> Iterator[list[list]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, BATCH_ROWS)):
+        yield [[release_id, *(_as_text(v) for v in row)] for row in batch]
+
+
+def _insert_rows(con: duckdb.DuckDBPyConnection, release_id: str, parsed: ParsedRelease) -> int:
+    table = parsed.raw_table
+    names = ["release_id", "source_row", *(c.name for c in table.columns)]
+    casts = ", ".join(
+        ["release_id", "CAST(source_row AS BIGINT)", *(f"CAST({c.name} AS {c.sql_type})" for c in table.columns)]
     )
-    value_casts = ", ".join(f"CAST({c}_cny AS DECIMAL(20, 2))" for c in VALUE_COLUMNS)
-    yoy_casts = ", ".join(f"CAST({c} AS DECIMAL(18, 2))" for c in YOY_COLUMNS)
+    count = 0
+    for batch in _batches(parsed.rows, release_id):
+        frame = pd.DataFrame(batch, columns=names, dtype=object)
+        con.register("incoming_rows", frame)
+        try:
+            con.execute(f"INSERT INTO raw.{table.name} SELECT {casts} FROM incoming_rows")
+        finally:
+            con.unregister("incoming_rows")
+        count += len(batch)
+    return count
+
+
+def load_release(con: duckdb.DuckDBPyConnection, release_id: str, parsed: ParsedRelease) -> int:
+    """Insert a parsed release's rows and mark it loaded, all in one transaction. Returns rows loaded.
+
+    A ReleaseRejected raised while the rows stream in (a streamed file broken halfway) rolls the
+    whole release back and propagates, so the caller can quarantine it."""
+    ensure_raw_schema(con, [parsed.raw_table])
     con.execute("BEGIN TRANSACTION")
     try:
-        # An interrupted earlier attempt cannot have committed rows, but a rerun must be idempotent anyway.
-        con.execute("DELETE FROM raw.location_table_rows WHERE release_id = ?", [release_id])
+        # An interrupted attempt cannot have committed rows, but a rerun must be idempotent anyway.
+        con.execute(f"DELETE FROM raw.{parsed.raw_table.name} WHERE release_id = ?", [release_id])
         con.execute("DELETE FROM raw.rejected_rows WHERE release_id = ?", [release_id])
-        con.register("incoming_rows", frame)
-        con.execute(
-            f"""
-            INSERT INTO raw.location_table_rows
-            SELECT release_id, CAST(source_row AS INTEGER), CAST(period_start AS DATE), CAST(period_end AS DATE),
-                   row_kind, location_name, province_code, CAST(is_duplicate AS BOOLEAN), {value_casts}, {yoy_casts}
-            FROM incoming_rows
-            """
-        )
-        con.unregister("incoming_rows")
-        if len(rejected):
-            con.register("incoming_rejected", rejected)
-            con.execute(
-                "INSERT INTO raw.rejected_rows SELECT release_id, CAST(source_row AS INTEGER), column_name, "
-                "raw_value, reason FROM incoming_rejected"
+        count = _insert_rows(con, release_id, parsed)
+        if count == 0:
+            raise ReleaseRejected(parsed.file_name, "no data rows could be loaded from the file")
+        rejected = parsed.rejected_rows
+        if rejected:
+            frame = pd.DataFrame(
+                [[release_id, r.source_row, r.column, r.raw_value, r.reason] for r in rejected],
+                columns=["release_id", "source_row", "column_name", "raw_value", "reason"],
+                dtype=object,
             )
-            con.unregister("incoming_rejected")
-        now = utc_now()
+            con.register("incoming_rejected", frame)
+            try:
+                con.execute(
+                    "INSERT INTO raw.rejected_rows SELECT release_id, CAST(source_row AS BIGINT), column_name, "
+                    "raw_value, reason FROM incoming_rejected"
+                )
+            finally:
+                con.unregister("incoming_rejected")
+        period = parsed.observed_period or parsed.period
         con.execute(
             """
             UPDATE raw.releases SET status = 'loaded', loaded_at = ?, row_count = ?, rejected_row_count = ?,
-                   error = ?
+                   error = ?, period_start = ?, period_end = ?, notes = ?, raw_table = ?, variant = ?
             WHERE release_id = ?
             """,
             [
-                now,
-                len(frame),
+                utc_now(),
+                count,
                 len(rejected),
-                f"{len(rejected)} row(s) rejected, see raw.rejected_rows" if len(rejected) else None,
+                f"{len(rejected)} row(s) rejected, see raw.rejected_rows" if rejected else None,
+                period.start,
+                period.end,
+                "; ".join(parsed.notes) or None,
+                parsed.raw_table.name,
+                parsed.variant,
                 release_id,
             ],
         )
-        # Older vintages of the same table: kept, but no longer the current figure.
-        con.execute(
-            """
-            UPDATE raw.releases AS old SET status = 'superseded', superseded_by = new.release_id
-            FROM raw.releases AS new
-            WHERE new.release_id = ? AND old.release_id <> new.release_id
-              AND old.status = 'loaded' AND old.format = new.format AND old.scope = new.scope
-              AND old.period_start = new.period_start AND old.period_end = new.period_end
-              AND old.received_at <= new.received_at
-            """,
-            [release_id],
-        )
+        if parsed.format in COMPLETE_TABLE_FORMATS:
+            # Older vintages of the same table: kept, but no longer the current figure.
+            con.execute(
+                """
+                UPDATE raw.releases AS old SET status = 'superseded', superseded_by = new.release_id
+                FROM raw.releases AS new
+                WHERE new.release_id = ? AND old.release_id <> new.release_id AND old.status = 'loaded'
+                  AND old.format = new.format AND old.scope = new.scope
+                  AND old.flow IS NOT DISTINCT FROM new.flow AND old.currency IS NOT DISTINCT FROM new.currency
+                  AND coalesce(old.variant, '') = coalesce(new.variant, '')
+                  AND old.period_start = new.period_start AND old.period_end = new.period_end
+                  AND old.received_at <= new.received_at
+                """,
+                [release_id],
+            )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return len(frame)
+    return count
 
 
 def quarantine_release(con: duckdb.DuckDBPyConnection, release_id: str, rejection: ReleaseRejected) -> None:

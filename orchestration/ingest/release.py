@@ -81,6 +81,9 @@ class ParsedRelease:
     # Streamed formats learn their true period while rows are read; they set it here before the
     # iteration ends, and the loader records it.
     observed_period: Period | None = None
+    # What tells apart two complete tables of the same format, scope and period (the province of a
+    # district city table): a newer file supersedes an older one only when this matches too.
+    variant: str = ""
 
 
 def read_sidecar(path: Path) -> dict[str, Any]:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -15,10 +16,12 @@ from pathlib import Path
 import duckdb
 
 from ..config import EARLIEST_PERIOD, WarehousePaths
+from ..reference import province_codes
 from . import raw_store
 from .errors import ReleaseRejected
-from .formats import parse_release
-from .landing import inbox_files, land_file
+from .formats import ALL_RAW_TABLES, parse_release
+from .landing import LandedFile, inbox_files, land_file
+from .release import ParseContext, ParsedRelease, read_sidecar
 
 
 @dataclass
@@ -36,40 +39,75 @@ class LoadResult:
     rejected_rows: int = 0
 
 
+def _context(sidecar: dict) -> ParseContext:
+    return ParseContext(today=date.today(), sidecar=sidecar, province_codes=province_codes())
+
+
+def _judge(landed: LandedFile, path: Path) -> tuple[dict, ParsedRelease | None, ReleaseRejected | None]:
+    """Read the sidecar and parse (lazily, for streamed formats) to learn format and period,
+    or the reason not to trust the file."""
+    try:
+        sidecar = read_sidecar(path)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return {}, None, ReleaseRejected(landed.file_name, f"its sidecar {path.name}.json is not valid JSON: {error}")
+    try:
+        parsed = parse_release(landed.landing_path, landed.file_name, _context(sidecar))
+        if parsed.period.start < EARLIEST_PERIOD:
+            raise ReleaseRejected(
+                landed.file_name,
+                f"period {parsed.period.label} is before {EARLIEST_PERIOD:%Y-%m}, the first month this warehouse takes",
+            )
+        return sidecar, parsed, None
+    except ReleaseRejected as error:
+        return sidecar, None, error
+
+
+def _sidecar_text(sidecar: dict) -> str | None:
+    return json.dumps(sidecar, ensure_ascii=False, sort_keys=True) if sidecar else None
+
+
 def register_inbox(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, source: str = "inbox") -> RegisterResult:
-    raw_store.ensure_raw_schema(con)
-    known = raw_store.known_sha256s(con)
+    raw_store.ensure_raw_schema(con, ALL_RAW_TABLES)
+    known = raw_store.known_releases(con)
     result = RegisterResult()
     for path in inbox_files(paths.inbox):
         landed = land_file(path, paths.inbox, paths.landing)
-        if landed.sha256 in known:
-            result.already_known += 1
-            continue
-        parsed, rejection = None, None
-        try:
-            parsed = parse_release(landed.landing_path.read_bytes(), landed.file_name)
-            if parsed.period.start < EARLIEST_PERIOD:
-                raise ReleaseRejected(
-                    landed.file_name,
-                    f"period {parsed.period.label} is before {EARLIEST_PERIOD:%Y-%m}, the first month this warehouse takes",
-                )
-        except ReleaseRejected as error:
-            parsed = None
-            rejection = error
-            result.new_quarantined.append((landed.file_name, error.message))
-        raw_store.register_release(con, landed, parsed, rejection, source)
-        known.add(landed.sha256)
-        if parsed:
+        entry = known.get(landed.sha256)
+        if entry is not None:
+            # Known bytes are one release. Only a quarantined one whose sidecar changed is judged again:
+            # that is how a user supplies a missing direction or period.
+            changed = entry.status == "quarantined" and _sidecar_text(_peek_sidecar(path)) != entry.sidecar
+            if not changed:
+                result.already_known += 1
+                continue
+            sidecar, parsed, rejection = _judge(landed, path)
+            raw_store.reregister_release(con, entry.release_id, parsed, rejection, sidecar or None)
+        else:
+            sidecar, parsed, rejection = _judge(landed, path)
+            raw_store.register_release(con, landed, parsed, rejection, source, sidecar or None)
+        known[landed.sha256] = raw_store.RegistryEntry(
+            landed.release_id, landed.file_name, "quarantined" if rejection else "pending", None, _sidecar_text(sidecar)
+        )
+        if rejection:
+            result.new_quarantined.append((landed.file_name, rejection.message))
+        else:
             result.new_pending.append(landed.release_id)
     result.pending_periods = sorted({e.period_end for e in raw_store.pending_releases(con)})
     return result
+
+
+def _peek_sidecar(path: Path) -> dict:
+    try:
+        return read_sidecar(path)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {"invalid sidecar": True}
 
 
 def load_pending(
     con: duckdb.DuckDBPyConnection, first_period: date | None = None, last_period: date | None = None
 ) -> LoadResult:
     """Load pending releases whose last month lies in [first_period, last_period] (all when None)."""
-    raw_store.ensure_raw_schema(con)
+    raw_store.ensure_raw_schema(con, ALL_RAW_TABLES)
     result = LoadResult()
     for entry in raw_store.pending_releases(con):
         if first_period and entry.period_end < first_period:
@@ -77,13 +115,14 @@ def load_pending(
         if last_period and entry.period_end > last_period:
             continue
         landing_path = Path(raw_store.landing_path_of(con, entry.release_id))
+        sidecar = json.loads(entry.sidecar) if entry.sidecar else {}
         try:
-            table = parse_release(landing_path.read_bytes(), entry.file_name)
+            parsed = parse_release(landing_path, entry.file_name, _context(sidecar))
+            rows = raw_store.load_release(con, entry.release_id, parsed)
         except ReleaseRejected as error:
             raw_store.quarantine_release(con, entry.release_id, error)
             result.quarantined.append((entry.file_name, error.message))
             continue
-        rows = raw_store.load_release(con, entry.release_id, table)
         result.loaded.append((entry.release_id, entry.file_name, rows))
-        result.rejected_rows += len(table.rejected_rows)
+        result.rejected_rows += len(parsed.rejected_rows)
     return result

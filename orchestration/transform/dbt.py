@@ -20,8 +20,7 @@ class TradeDbtTranslator(DagsterDbtTranslator):
     """Keys mirror where a table lives in DuckDB (marts/trade_by_region_year), groups by layer."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        # Sources too: raw/<table> is the key the ingest asset materializes, whatever the source's name.
         return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:

@@ -4,6 +4,7 @@ with provinces as (
     select y.year, sum(y.total_cny) as total_cny, count(*) as provinces
     from {{ ref('trade_by_region_year') }} as y
     inner join {{ ref('provinces') }} as p on y.region_code = p.region_code and p.is_yrd
+    where y.region_level = 'province'
     group by y.year
 )
 

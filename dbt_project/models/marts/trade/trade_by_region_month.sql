@@ -1,9 +1,9 @@
--- Monthly trade by region (nation, YRD, province), in yuan. See _trade__models.yml for each column.
+-- Monthly trade by region (nation, YRD, province, city), in yuan. See _trade__models.yml for each column.
 select
     m.region_code,
     d.region_name_zh,
     d.region_name_en,
-    d.region_level,
+    m.region_level,
     m.period,
     m.year,
     m.month,
@@ -20,4 +20,4 @@ select
     m.release_id,
     m.is_sample as is_sample_data
 from {{ ref('int_region_month') }} as m
-inner join {{ ref('dim_region') }} as d on m.region_code = d.region_code
+inner join {{ ref('dim_region') }} as d on m.region_code = d.region_code and m.region_level = d.region_level

@@ -1,19 +1,5 @@
--- Location-table rows of the latest vintage of each period. Older vintages stay in raw
--- (status superseded); a repeated identical row (e.g. 总值 printed twice) is dropped here.
-with vintages as (
-    select
-        release_id,
-        period_start,
-        period_end,
-        is_sample,
-        row_number() over (
-            partition by format, scope, period_start, period_end
-            order by received_at desc, release_id desc
-        ) as vintage_rank
-    from {{ ref('stg_gacc__releases') }}
-    where format = 'gacc_location_table' and status in ('loaded', 'superseded')
-)
-
+-- Location-table rows of every vintage, typed. A repeated identical row (e.g. 总值 printed
+-- twice) is dropped here; which vintage is current is decided in int_release_vintages.
 select
     r.release_id,
     r.source_row,
@@ -23,7 +9,7 @@ select
     r.row_kind,
     r.location_name,
     r.province_code,
-    v.is_sample,
+    rel.is_sample,
     r.total_month_cny,
     r.total_ytd_cny,
     r.exports_month_cny,
@@ -34,6 +20,5 @@ select
     r.exports_ytd_yoy_pct,
     r.imports_ytd_yoy_pct
 from {{ source('raw', 'location_table_rows') }} as r
-inner join vintages as v
-    on r.release_id = v.release_id and v.vintage_rank = 1
+inner join {{ ref('stg_gacc__releases') }} as rel on r.release_id = rel.release_id
 where not r.is_duplicate

@@ -19,6 +19,10 @@ select
     loaded_at,
     status,
     error,
+    notes,
+    sidecar,
+    raw_table,
+    coalesce(variant, '') as variant,
     row_count,
     rejected_row_count,
     superseded_by

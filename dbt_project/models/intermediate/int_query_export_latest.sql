@@ -1,0 +1,12 @@
+-- Query exports are partial by nature (each query picks products, partners, months), so a newer
+-- file replaces an older one row by row: for each natural key the value of the most recently
+-- received release wins. Rows only an older file has stay (a revision that drops a row cannot be
+-- told apart from a narrower query).
+select *
+from {{ ref('stg_gacc__query_export_rows') }}
+qualify release_id = first_value(release_id) over (
+    partition by
+        flow, currency, coalesce(period, release_period_start), release_period_end, hs8, partner_code,
+        trade_mode_code, registration_code
+    order by received_at desc, release_id desc
+)

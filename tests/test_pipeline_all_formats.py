@@ -1,0 +1,111 @@
+"""Every real fixture in ../shared/fixtures/real through real Dagster runs into DuckDB and dbt,
+with figures read back from the marts and staging views as the files state them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from decimal import Decimal
+
+import pytest
+
+from .conftest import REAL, require_real, run_pipeline_in_process
+
+YI = Decimal(100_000_000)
+
+
+@pytest.fixture(scope="module")
+def all_real(module_warehouse):
+    require_real(REAL)
+    inbox = module_warehouse.inbox
+    for folder in ("gacc_location_monthly", "gacc_zhejiang_city_ytd", "gacc_preliminary_html", "comtrade"):
+        for path in sorted((REAL / folder).iterdir()):
+            shutil.copyfile(path, inbox / path.name)
+    query = REAL / "gacc_query_export"
+    for path in sorted(query.iterdir()):
+        shutil.copyfile(path, inbox / path.name)  # soybean files name their direction; the others do not
+    # The user supplies the missing direction and period for one of them with a sidecar.
+    (inbox / "english-full.csv.json").write_text(json.dumps({"flow": "export"}), encoding="utf-8")
+    assert run_pipeline_in_process()
+    return module_warehouse
+
+
+def _status(warehouse, file_name):
+    return warehouse.query("SELECT status, error FROM marts.releases WHERE file_name = ?", [file_name])[0]
+
+
+def test_every_real_release_is_loaded_or_quarantined_with_a_reason(all_real):
+    rows = all_real.query("SELECT file_name, format, status, error FROM marts.releases ORDER BY file_name")
+    by_name = {name: (fmt, status, error) for name, fmt, status, error in rows}
+    assert all(status in ("loaded", "quarantined") for _, status, _ in by_name.values())
+    for m in range(1, 13):
+        assert by_name[f"2024-{m:02d}.csv"][:2] == ("gacc_location_table", "loaded")
+        assert by_name[f"zhejiang-2024-{m:02d}.csv"][:2] == ("gacc_city_table", "loaded")
+    assert by_name["section4-by-country-2026-03-cny.html"][:2] == ("gacc_preliminary_country", "loaded")
+    assert by_name["TradeData-2022-totals.csv"][:2] == ("comtrade", "loaded")
+    for name in ("soybean-2023-imports.csv", "soybean-2024-imports.csv", "soybean-2024-exports.csv", "english-full.csv"):
+        assert by_name[name][:2] == ("gacc_query_export", "loaded"), by_name[name]
+    # No direction anywhere: quarantined with how to supply it, nothing else affected.
+    status, error = _status(all_real, "chinese-full-by-province.csv")
+    assert status == "quarantined" and "sidecar" in error and "chinese-full-by-province.csv" in error
+    for name, (fmt, status, error) in by_name.items():
+        if status == "quarantined":
+            assert error and name in error
+
+
+def test_preliminary_page_figures(all_real):
+    total = all_real.query(
+        "SELECT total_month, total_ytd, exports_ytd, imports_ytd, period_end, currency "
+        "FROM staging.stg_gacc__preliminary_country_rows WHERE partner_name = 'Total'"
+    )[0]
+    assert total[:4] == (Decimal("41046.4") * YI, Decimal("118380.0") * YI, Decimal("68466.7") * YI, Decimal("49913.3") * YI)
+    assert (str(total[4]), total[5]) == ("2026-03-01", "CNY")
+    groups = dict(all_real.query(
+        "SELECT partner_name, is_group FROM staging.stg_gacc__preliminary_country_rows WHERE partner_name IN ('European Union', 'Germany')"
+    ))
+    assert groups == {"European Union": True, "Germany": False}
+
+
+def test_zhejiang_city_tables_give_city_months_from_ytd(all_real):
+    hangzhou = all_real.query(
+        "SELECT month, total_cny, total_ytd_cny FROM marts.trade_by_region_month "
+        "WHERE region_level = 'city' AND region_code = '330100' AND year = 2024 ORDER BY month"
+    )
+    assert [m for m, _, _ in hangzhou] == list(range(1, 13))
+    by_month = {m: (total, ytd) for m, total, ytd in hangzhou}
+    assert by_month[3][1] == Decimal("188710013441.00")  # 杭州地区 当期进出口 in zhejiang-2024-03.csv (元, YTD)
+    assert by_month[3][0] == by_month[3][1] - by_month[2][1]
+    assert by_month[1][0] == by_month[1][1]
+    # The July–December footers say 万元 while the values stay in 元: the magnitude wins.
+    december = all_real.query(
+        "SELECT total_ytd_cny FROM marts.trade_by_region_month WHERE region_level = 'province' "
+        "AND region_code = '330000' AND period = DATE '2024-12-01'"
+    )[0][0]
+    cities = all_real.query(
+        "SELECT sum(total_ytd_cny) FROM marts.trade_by_region_month WHERE region_level = 'city' "
+        "AND period = DATE '2024-12-01' AND region_code LIKE '33%'"
+    )[0][0]
+    assert abs(cities - december) < Decimal("0.01") * december
+    notes = all_real.query("SELECT notes FROM raw.releases WHERE file_name = 'zhejiang-2024-07.csv'", db=all_real.live_db)[0][0]
+    assert "万元" in notes
+
+
+def test_query_export_rows_keep_codes_units_and_values(all_real):
+    row = all_real.query(
+        "SELECT period, flow, currency, partner_code, partner_name, hs8, quantity_1, unit_1, value "
+        "FROM staging.stg_gacc__query_export_rows WHERE hs8 = '12019019' AND partner_code = '402' "
+        "AND period = DATE '2023-01-01'"
+    )[0]
+    assert row[1:] == ("import", "CNY", "402", "阿根廷", "12019019", Decimal("1296592160"), "千克", Decimal("5917063944"))
+    english = all_real.query(
+        "SELECT flow, currency, partner_name, value FROM staging.stg_gacc__query_export_rows "
+        "WHERE release_period_start = DATE '2026-01-01' AND hs8 = '29012920' AND partner_code = '110'"
+    )[0]
+    assert english == ("export", "USD", "Hong Kong，China", Decimal("315286"))
+
+
+def test_comtrade_rows_in_dollars(all_real):
+    reporters = {r for (r,) in all_real.query("SELECT DISTINCT reporter_code FROM staging.stg_comtrade__rows")}
+    assert reporters == {"156", "276", "842"}
+    flows = {f for (f,) in all_real.query("SELECT DISTINCT flow_code FROM staging.stg_comtrade__rows")}
+    assert flows <= {"X", "M", "RX", "RM"}
