@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import os
 import sys
 from pathlib import Path
@@ -51,6 +52,40 @@ def seed_inbox_with_samples(paths: WarehousePaths) -> dict[str, int]:
     return write_sample_releases(paths.inbox)
 
 
+# Tag on the runs `trade run` makes in process, so that a later `trade run` can tell its own dead runs.
+CLI_RUN_TAG = "trade/launched_by"
+
+
+@contextlib.contextmanager
+def exclusive_cli_run(paths: WarehousePaths):
+    """One `trade run` at a time per warehouse (an OS lock, released even by SIGKILL)."""
+    paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    with open(paths.warehouse_dir / ".trade-run.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(f"another `trade run` is running on {paths.warehouse_dir}; wait for it to finish") from None
+        yield
+
+
+def release_dead_cli_runs(instance) -> list[str]:
+    """Runs of an earlier `trade run` that was killed stay 'started' and keep their slot in the writers'
+    pool, which would block every later writer. Holding the lock, no other `trade run` is alive, so
+    such runs are dead: mark them failed and free their slots."""
+    import dagster as dg
+
+    dead = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED],
+            tags={CLI_RUN_TAG: "cli"},
+        )
+    )
+    for run in dead:
+        instance.report_run_failed(run, "the `trade run` process running it died (killed or crashed)")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    return [run.run_id for run in dead]
+
+
 def run_pipeline(paths: WarehousePaths) -> bool:
     """Run the three jobs in order; True when every step succeeded."""
     import dagster as dg
@@ -61,10 +96,13 @@ def run_pipeline(paths: WarehousePaths) -> bool:
     from .sensors import PARTITION_RANGE_END, PARTITION_RANGE_START, load_request_for
 
     instance = dg.DagsterInstance.get()
+    for run_id in release_dead_cli_runs(instance):
+        print(f"run {run_id} of an earlier `trade run` had died: marked failed, its writer slot freed")
+    cli_tags = {CLI_RUN_TAG: "cli"}
     # Step logs go to the instance (and the UI); the terminal gets warnings and the summary.
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     discover = defs.resolve_job_def(discover_releases_job.name).execute_in_process(
-        instance=instance, run_config=quiet, raise_on_error=False
+        instance=instance, run_config=quiet, tags=cli_tags, raise_on_error=False
     )
     print(f"discover_releases: {'ok' if discover.success else 'FAILED'} (run {discover.run_id})")
     if not discover.success:
@@ -77,7 +115,7 @@ def run_pipeline(paths: WarehousePaths) -> bool:
     request = load_request_for(pending, run_key=None)
     if request is not None:
         load = defs.resolve_job_def(load_releases_job.name).execute_in_process(
-            instance=instance, run_config=quiet, tags=request.tags, raise_on_error=False
+            instance=instance, run_config=quiet, tags={**request.tags, **cli_tags}, raise_on_error=False
         )
         print(f"load_releases {request.tags[PARTITION_RANGE_START]} … {request.tags[PARTITION_RANGE_END]}: "
               f"{'ok' if load.success else 'FAILED'} (run {load.run_id})")
@@ -90,7 +128,7 @@ def run_pipeline(paths: WarehousePaths) -> bool:
     dbt_log.parent.mkdir(parents=True, exist_ok=True)
     with open(dbt_log, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
         build = defs.resolve_job_def(build_marts_job.name).execute_in_process(
-            instance=instance, run_config=quiet, raise_on_error=False
+            instance=instance, run_config=quiet, tags=cli_tags, raise_on_error=False
         )
     if not build.success:
         print("".join(dbt_log.read_text(encoding="utf-8").splitlines(keepends=True)[-40:]))
@@ -127,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"The inbox {paths.inbox} was empty: wrote SAMPLE releases ({kinds}); sample data calibrated to "
               "published totals, not official GACC figures.")
     print(f"inbox: {paths.inbox}\nwarehouse: {paths.warehouse_dir}")
-    if not run_pipeline(paths):
+    with exclusive_cli_run(paths):
+        succeeded = run_pipeline(paths)
+    if not succeeded:
         print("The pipeline failed; see the log above (and `make dev` for the Dagster UI).", file=sys.stderr)
         return 1
     from .serve.summary import summary_text

@@ -49,17 +49,34 @@ class Warehouse:
         finally:
             con.close()
 
-    def marts_digest(self) -> str:
-        """A content hash of every mart, independent of row order and of load timestamps."""
+    def marts_digest(self, db: Path | None = None) -> str:
+        """A content hash of every mart, independent of row order, load timestamps and folder paths."""
         digest = hashlib.sha256()
         for table in ("trade_by_region_month", "trade_by_region_year"):
-            rows = self.query(f"SELECT * FROM marts.{table} ORDER BY ALL")
-            digest.update(repr(rows).encode())
-        rows = self.query(
+            digest.update(repr(self.query(f"SELECT * FROM marts.{table} ORDER BY ALL", db=db)).encode())
+        digest.update(repr(self.query(
+            "SELECT * EXCLUDE (known_from, known_until) FROM marts.trade_by_region_month_vintages ORDER BY ALL", db=db
+        )).encode())
+        digest.update(repr(self.query(
             "SELECT release_id, file_name, sha256, format, period_start, period_end, status, error, row_count "
-            "FROM marts.releases ORDER BY release_id"
-        )
-        digest.update(repr(rows).encode())
+            "FROM marts.releases ORDER BY release_id", db=db
+        )).encode())
+        return digest.hexdigest()
+
+    def raw_digest(self) -> str:
+        """A content hash of the raw layer of the live file (timestamps and folder paths left out)."""
+        digest = hashlib.sha256()
+        digest.update(repr(self.query(
+            "SELECT release_id, sha256, file_name, format, period_start, period_end, flow, currency, status, error, "
+            "row_count, rejected_row_count, superseded_by FROM raw.releases ORDER BY release_id", db=self.live_db
+        )).encode())
+        tables = [t for (t,) in self.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' AND table_name <> 'releases' "
+            "ORDER BY table_name", db=self.live_db
+        )]
+        for table in tables:
+            digest.update(table.encode())
+            digest.update(repr(self.query(f"SELECT * FROM raw.{table} ORDER BY ALL", db=self.live_db)).encode())
         return digest.hexdigest()
 
 

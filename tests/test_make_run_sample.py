@@ -26,7 +26,7 @@ def _trade(warehouse: Warehouse, *args: str) -> subprocess.CompletedProcess:
 def sample_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("sample")
     warehouse = Warehouse(inbox=base / "inbox", root=base / "warehouse")
-    first = _trade(warehouse, "run")
+    first = _trade(warehouse, "run")  # the same command `make run` runs
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     return warehouse, first
 
@@ -34,12 +34,14 @@ def sample_run(tmp_path_factory):
 def test_empty_inbox_gets_labelled_sample_releases_and_the_summary_is_printed(sample_run):
     warehouse, result = sample_run
     assert len(list(warehouse.inbox.glob("sample-location-*.csv"))) == 96
+    assert len(list(warehouse.inbox.glob("sample-city-*.csv"))) == 4 * 96
+    assert len(list(warehouse.inbox.glob("sample-query-export-*.csv"))) == 2 * 8
     out = result.stdout
     assert "SAMPLE DATA" in out
     assert "亿元" in out and "YRD cumulative 2018–2025" in out
     for region in ("YRD", "Shanghai (310000)", "Jiangsu (320000)", "Zhejiang (330000)", "Anhui (340000)"):
         assert region in out
-    assert "Releases: 96 loaded" in out
+    assert "Releases: 496 loaded" in out
 
 
 def test_published_snapshot_holds_both_marts_and_the_100_trillion_headline(sample_run):
@@ -52,7 +54,7 @@ def test_published_snapshot_holds_both_marts_and_the_100_trillion_headline(sampl
     )[0][0]
     assert cumulative > Decimal(100) * 10**12  # over 100 万亿元, as published
     levels = dict(warehouse.query("SELECT region_level, count(DISTINCT region_code) FROM marts.trade_by_region_month GROUP BY 1"))
-    assert levels == {"nation": 1, "yrd": 1, "province": 31}
+    assert levels == {"nation": 1, "yrd": 1, "province": 31, "city": 41}
     assert warehouse.query("SELECT bool_and(is_sample_data) FROM marts.trade_by_region_year")[0][0] is True
 
 
@@ -92,4 +94,4 @@ def test_rerun_is_idempotent_and_a_quarantined_file_does_not_fail_the_run(sample
     assert third.returncode == 0, third.stderr[-3000:]
     assert "Quarantined" in third.stdout and "notes.txt" in third.stdout and "unknown layout" in third.stdout
     assert warehouse.marts_digest() != before  # the registry gained the quarantined release …
-    assert warehouse.query("SELECT count(*) FROM marts.releases WHERE status = 'loaded'")[0][0] == 96  # … nothing else changed
+    assert warehouse.query("SELECT count(*) FROM marts.releases WHERE status = 'loaded'")[0][0] == 496  # … nothing else changed

@@ -250,7 +250,7 @@ def test_write_location_tables_and_the_command_line(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("wrote 2 sample location tables, 8 sample city tables, 2 sample query exports")
     assert str(out) in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == [_name(2025, 11), _name(2025, 12)]
+    assert sorted(p.name for p in out.glob("sample-location-*")) == [_name(2025, 11), _name(2025, 12)]
 
 
 @pytest.mark.skipif(not REAL_DIR.is_dir(), reason="../shared/fixtures/real is absent (outside this workplace)")

@@ -99,9 +99,11 @@ def looks_like_comtrade(text_head: str) -> bool:
     if not lines:
         return False
     names = set(_header_fields(lines[0]))
-    plus = {"typecode", "freqcode", "refperiodid"} <= names
+    # Comtrade's own column names, two of which are enough to say so; the parser then names any
+    # required column that is missing instead of the file being called an unknown layout.
+    signature = {"typecode", "freqcode", "refperiodid", "reportercode", "flowcode", "cmdcode", "primaryvalue"}
     core = {n.lower() for n in REQUIRED} <= names
-    return plus or core
+    return len(signature & names) >= 2 or core
 
 
 def looks_like_comtrade_file(path: Path) -> bool:

@@ -52,6 +52,16 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def remove_partial_copies(folder: Path) -> int:
+    """Copies a killed process left half-written (never renamed into place); the caller holds the
+    writer's slot, so no other process is writing one now."""
+    removed = 0
+    for partial in folder.glob(".*.partial") if folder.exists() else ():
+        partial.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 def land_file(path: Path, inbox: Path, landing_dir: Path) -> LandedFile:
     """Archive one inbox file (idempotent: already-landed bytes are not copied again)."""
     sha = sha256_of(path)

@@ -172,9 +172,11 @@ def _known_headers() -> str:
 
 
 def _is_header(cells: Sequence[str]) -> bool:
-    """A value column and at least one other known column: enough to say 'this is a query export'."""
+    """A value column and at least one other known column, or three known columns without a value
+    column (so that the parser can say the value column is missing): this is a query export."""
     normalized = [_normalize(c) for c in cells]
-    return any(n in _CURRENCY_BY_HEADER for n in normalized) and any(n in _FIELD_BY_HEADER for n in normalized)
+    fields = sum(n in _FIELD_BY_HEADER for n in normalized)
+    return (any(n in _CURRENCY_BY_HEADER for n in normalized) and fields >= 1) or fields >= 3
 
 
 def _read_header(cells: Sequence[str], line: int, file_name: str) -> _Layout:

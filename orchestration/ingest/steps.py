@@ -18,9 +18,10 @@ import duckdb
 from ..config import EARLIEST_PERIOD, WarehousePaths
 from ..reference import province_codes
 from . import raw_store
+from .consistency import check_ytd_does_not_decrease
 from .errors import ReleaseRejected
 from .formats import ALL_RAW_TABLES, parse_release
-from .landing import LandedFile, inbox_files, land_file
+from .landing import LandedFile, inbox_files, land_file, remove_partial_copies
 from .release import ParseContext, ParsedRelease, read_sidecar
 
 
@@ -68,6 +69,7 @@ def _sidecar_text(sidecar: dict) -> str | None:
 
 def register_inbox(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, source: str = "inbox") -> RegisterResult:
     raw_store.ensure_raw_schema(con, ALL_RAW_TABLES)
+    remove_partial_copies(paths.landing)
     known = raw_store.known_releases(con)
     result = RegisterResult()
     for path in inbox_files(paths.inbox):
@@ -118,6 +120,7 @@ def load_pending(
         sidecar = json.loads(entry.sidecar) if entry.sidecar else {}
         try:
             parsed = parse_release(landing_path, entry.file_name, _context(sidecar))
+            check_ytd_does_not_decrease(con, parsed)
             rows = raw_store.load_release(con, entry.release_id, parsed)
         except ReleaseRejected as error:
             raw_store.quarantine_release(con, entry.release_id, error)

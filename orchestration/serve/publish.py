@@ -17,7 +17,9 @@ from pathlib import Path
 
 import duckdb
 
-PUBLISHED_MARTS = ("trade_by_region_month", "trade_by_region_year", "releases")
+from ..ingest.landing import remove_partial_copies
+
+PUBLISHED_MARTS = ("trade_by_region_month", "trade_by_region_year", "trade_by_region_month_vintages", "releases")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
 
 def publish_snapshot(live_db: Path, published_dir: Path) -> PublishResult:
     published_dir.mkdir(parents=True, exist_ok=True)
+    remove_partial_copies(published_dir)
     con = duckdb.connect(str(live_db))
     try:
         con.execute("CHECKPOINT")

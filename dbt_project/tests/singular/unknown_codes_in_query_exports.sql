@@ -1,4 +1,4 @@
-{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'trade_by_region_month'}}}) }}
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'stg_gacc__query_export_rows'}}}) }}
 -- Codes the reference seeds do not know (a new partner, trade mode or registration code) are kept
 -- and loaded; this warning lists them so that the seeds can be extended.
 select 'partner' as code_kind, partner_code as code, any_value(partner_name) as name, count(*) as row_count
