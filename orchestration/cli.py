@@ -68,7 +68,7 @@ def exclusive_cli_run(paths: WarehousePaths):
         yield
 
 
-def release_dead_cli_runs(instance) -> list[str]:
+def release_dead_cli_runs(instance) -> list[tuple[str, str]]:
     """Runs of an earlier `trade run` that was killed stay 'started' and keep their slot in the writers'
     pool, which would block every later writer. Holding the lock, no other `trade run` is alive, so
     such runs are dead: mark them failed and free their slots."""
@@ -83,7 +83,7 @@ def release_dead_cli_runs(instance) -> list[str]:
     for run in dead:
         instance.report_run_failed(run, "the `trade run` process running it died (killed or crashed)")
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-    return [run.run_id for run in dead]
+    return [(run.run_id, run.job_name) for run in dead]
 
 
 def run_pipeline(paths: WarehousePaths) -> bool:
@@ -96,8 +96,8 @@ def run_pipeline(paths: WarehousePaths) -> bool:
     from .sensors import PARTITION_RANGE_END, PARTITION_RANGE_START, load_request_for
 
     instance = dg.DagsterInstance.get()
-    for run_id in release_dead_cli_runs(instance):
-        print(f"run {run_id} of an earlier `trade run` had died: marked failed, its writer slot freed")
+    for run_id, job_name in release_dead_cli_runs(instance):
+        print(f"run {run_id} ({job_name}) of an earlier `trade run` had died: marked failed, its writer slot freed")
     cli_tags = {CLI_RUN_TAG: "cli"}
     # Step logs go to the instance (and the UI); the terminal gets warnings and the summary.
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

@@ -1,8 +1,5 @@
 """The one place that assembles the code location: assets, jobs, schedule, sensors, resources."""
 
-import sys
-from pathlib import Path
-
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -12,7 +9,7 @@ from .resources import WarehouseResource
 from .schedules import daily_release_poll
 from .sensors import build_after_load_sensor, pending_releases_sensor
 from .serve.assets import published_snapshot
-from .transform.dbt import dbt_project, trade_dbt_models
+from .transform.dbt import DBT_EXECUTABLE, dbt_project, trade_dbt_models
 
 defs = dg.Definitions(
     assets=[release_registry, raw_release_rows, trade_dbt_models, published_snapshot],
@@ -21,7 +18,6 @@ defs = dg.Definitions(
     sensors=[pending_releases_sensor, build_after_load_sensor],
     resources={
         "warehouse": WarehouseResource(),
-        # The dbt of this interpreter's environment, whether or not the venv is activated.
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     },
 )

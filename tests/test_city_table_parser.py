@@ -25,7 +25,7 @@ from orchestration.ingest.location_table import parse_location_grid
 from orchestration.ingest.release import ParseContext
 from orchestration.reference import province_codes
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
+from .conftest import REAL  # noqa: E402  (../shared/fixtures/real beside the checkout)
 CITY_DIR = REAL / "gacc_zhejiang_city_ytd"
 LOCATION_DIR = REAL / "gacc_location_monthly"
 TODAY = date(2026, 11, 28)

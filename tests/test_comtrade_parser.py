@@ -27,7 +27,7 @@ from orchestration.ingest.errors import ReleaseRejected
 from orchestration.ingest.periods import Period
 from orchestration.ingest.release import ParseContext
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
+from .conftest import REAL  # noqa: E402  (../shared/fixtures/real beside the checkout)
 CSV_PATH = REAL / "comtrade" / "TradeData-2022-totals.csv"
 CONTEXT = ParseContext(today=date(2026, 11, 28))
 COLUMNS = ("source_row", *(c.name for c in RAW_TABLE.columns))

@@ -5,6 +5,7 @@ a clean run's, content hash for content hash. Also: the same inbox twice changes
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -32,10 +33,15 @@ def _trade_run(warehouse: Warehouse) -> subprocess.Popen:
     )
 
 
-def _finish(warehouse: Warehouse) -> None:
+def _finish(warehouse: Warehouse) -> str:
     process = _trade_run(warehouse)
     out, _ = process.communicate(timeout=600)
     assert process.returncode == 0, out[-4000:]
+    return out
+
+
+# The jobs that were running when a kill landed, collected across the kill points.
+KILLED_IN: set[str] = set()
 
 
 @pytest.fixture(scope="module")
@@ -89,10 +95,16 @@ def test_sigkill_then_rerun_gives_the_clean_result(tmp_path, inbox, clean, fract
     process.wait(timeout=60)
     if warehouse.live_db.exists():
         _no_partial_release(warehouse)
-    _finish(warehouse)
+    out = _finish(warehouse)
+    KILLED_IN.update(re.findall(r"\((\w+)\) of an earlier `trade run` had died", out))
     assert warehouse.raw_digest() == clean_warehouse.raw_digest()
     assert warehouse.marts_digest() == clean_warehouse.marts_digest()
     assert not list((warehouse.root / "landing").glob(".*.partial"))
+
+
+def test_the_kills_landed_during_loads_and_during_dbt():
+    # A kill point that only ever hits the start or the end would prove nothing about transactions.
+    assert {"load_releases", "build_marts"} <= KILLED_IN, KILLED_IN
 
 
 def test_the_same_inbox_twice_changes_nothing(tmp_path, inbox, clean):

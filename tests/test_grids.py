@@ -25,7 +25,7 @@ from orchestration.ingest.grids import number_text, read_grid, sniff_kind
 from orchestration.ingest.location_table import parse_location_grid
 from orchestration.reference import province_codes
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
+from .conftest import REAL  # noqa: E402  (../shared/fixtures/real beside the checkout)
 LOCATION_CSV = REAL / "gacc_location_monthly" / "2024-03.csv"
 TODAY = date(2026, 11, 28)
 SHANGHAI_YTD_WANYUAN = 103_279_329  # 上海市 1至3月 2024 in the real file

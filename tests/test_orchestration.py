@@ -136,3 +136,9 @@ def test_a_revised_release_supersedes_the_old_one_which_stays_queryable(warehous
         [original[1]],
     )[0][0]
     assert old_figure == original[0]
+    # The as-of view gives the figure as known before the revision arrived, and now.
+    vintages = warehouse.query(
+        "SELECT vintage_number, total_cny, is_latest, known_until IS NULL FROM marts.trade_by_region_month_vintages "
+        "WHERE region_code = '310000' AND period = DATE '2024-02-01' ORDER BY vintage_number"
+    )
+    assert vintages == [(1, original[0], False, False), (2, revised[0], True, True)]

@@ -25,7 +25,7 @@ from orchestration.ingest.preliminary import (
 )
 from orchestration.ingest.release import ParseContext
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
+from .conftest import REAL  # noqa: E402  (../shared/fixtures/real beside the checkout)
 PAGES = REAL / "gacc_preliminary_html"
 PAGE = PAGES / "section4-by-country-2026-03-cny.html"
 CONTEXT = ParseContext(today=date(2026, 11, 28))

@@ -33,7 +33,7 @@ from orchestration.ingest.text import decode_text
 
 from .conftest import require_real
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
+from .conftest import REAL  # noqa: E402  (../shared/fixtures/real beside the checkout)
 REAL_QUERY = REAL / "gacc_query_export"
 TODAY = date(2026, 11, 28)
 COLUMNS = [c.name for c in RAW_TABLE.columns]

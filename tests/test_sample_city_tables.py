@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from .conftest import REAL, REPO_ROOT  # noqa: E402
 if str(REPO_ROOT) not in sys.path:  # runnable as plain `pytest` without an installed package
     sys.path.insert(0, str(REPO_ROOT))
 
@@ -23,7 +23,7 @@ from orchestration.samples.city_tables import generate_city_tables, write_city_t
 from orchestration.samples.location_tables import generate_location_tables  # noqa: E402
 
 SEEDS = REPO_ROOT / "dbt_project" / "seeds"
-REAL_DIR = REPO_ROOT.parent / "shared" / "fixtures" / "real" / "gacc_zhejiang_city_ytd"
+REAL_DIR = REAL / "gacc_zhejiang_city_ytd"
 YEARS = range(2018, 2026)
 PROVINCES = {"shanghai": "上海市", "jiangsu": "江苏省", "zhejiang": "浙江省", "anhui": "安徽省"}
 HEADER = ["Unnamed: 0", "收发货人所在地", "当期进出口", "当期进口", "当期出口", "进出口同比", "进口同比", "出口同比"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from .conftest import REAL, REPO_ROOT  # noqa: E402
 if str(REPO_ROOT) not in sys.path:  # runnable as plain `pytest` without an installed package
     sys.path.insert(0, str(REPO_ROOT))
 
@@ -30,7 +30,7 @@ from orchestration.samples.location_tables import (  # noqa: E402
 )
 
 SEEDS = REPO_ROOT / "dbt_project" / "seeds"
-REAL_DIR = REPO_ROOT.parent / "shared" / "fixtures" / "real" / "gacc_location_monthly"
+REAL_DIR = REAL / "gacc_location_monthly"
 YRD = ("310000", "320000", "330000", "340000")
 YEARS = range(2018, 2026)
 FLOWS = ("total", "exports", "imports")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from .conftest import REAL, REPO_ROOT  # noqa: E402
 if str(REPO_ROOT) not in sys.path:  # runnable as plain `pytest` without an installed package
     sys.path.insert(0, str(REPO_ROOT))
 
@@ -27,7 +27,7 @@ from orchestration.samples.location_tables import generate_location_tables  # no
 from orchestration.samples.query_exports import generate_query_exports, write_query_exports  # noqa: E402
 
 SEEDS = REPO_ROOT / "dbt_project" / "seeds"
-REAL_DIR = REPO_ROOT.parent / "shared" / "fixtures" / "real" / "gacc_query_export"
+REAL_DIR = REAL / "gacc_query_export"
 YEARS = range(2018, 2026)
 FLOWS = ("exports", "imports")
 PROVINCES = {"31": "上海市", "32": "江苏省", "33": "浙江省", "34": "安徽省"}

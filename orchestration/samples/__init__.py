@@ -11,7 +11,20 @@ Command line: `python -m orchestration.samples --out DIR [--first 2018-01] [--la
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+
+
+def write_files(out_dir: Path, files: Mapping[str, bytes]) -> list[Path]:
+    """Write generated files (name → bytes) into out_dir; returns their paths in order."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, data in files.items():
+        path = out_dir / name
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
 
 
 def write_sample_releases(out_dir: Path, first: str = "2018-01", last: str = "2025-12") -> dict[str, int]:

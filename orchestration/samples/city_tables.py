@@ -181,11 +181,6 @@ def generate_city_tables(first: str = SAMPLE_FIRST_PERIOD, last: str = SAMPLE_LA
 
 def write_city_tables(out_dir: Path, first: str = SAMPLE_FIRST_PERIOD, last: str = SAMPLE_LAST_PERIOD) -> list[Path]:
     """Writes the files into out_dir; returns their paths."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, data in generate_city_tables(first, last).items():
-        path = out_dir / name
-        path.write_bytes(data)
-        paths.append(path)
-    return paths
+    from . import write_files
+
+    return write_files(out_dir, generate_city_tables(first, last))

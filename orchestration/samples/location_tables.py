@@ -376,11 +376,6 @@ def write_location_tables(
     out_dir: Path, first: str = SAMPLE_FIRST_PERIOD, last: str = SAMPLE_LAST_PERIOD
 ) -> list[Path]:
     """writes them; returns the paths."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, data in generate_location_tables(first, last).items():
-        path = out_dir / name
-        path.write_bytes(data)
-        paths.append(path)
-    return paths
+    from . import write_files
+
+    return write_files(out_dir, generate_location_tables(first, last))

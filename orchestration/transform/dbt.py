@@ -2,7 +2,10 @@
 
 
 import os
+import subprocess
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -11,9 +14,17 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from ..config import DBT_PROJECT_DIR
 from ..resources import WRITER_POOL, WarehouseResource
 
+# The dbt of this interpreter's environment, whether or not the venv is activated.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-# `make` runs `dbt parse` before anything loads the definitions; `dagster dev` does it itself.
-dbt_project.prepare_if_dev()
+# `make` runs `dbt parse` before anything loads the definitions. Under `dagster dev` the code
+# location re-parses on every reload so model edits show at once (DbtProject.prepare_if_dev would
+# look for a `dbt` on PATH, which an unactivated venv does not have).
+if os.environ.get("DAGSTER_IS_DEV_CLI"):
+    subprocess.run(
+        [DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)], cwd=DBT_PROJECT_DIR, check=True
+    )
 
 
 class TradeDbtTranslator(DagsterDbtTranslator):
