@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from orchestration.samples.location_tables import write_location_tables
+from orchestration.samples import write_sample_releases
 
 from .conftest import REPO_ROOT, run_pipeline_in_process
 
@@ -15,8 +15,8 @@ QUERIES = re.findall(r"```sql\n(.*?)```", (REPO_ROOT / "docs" / "analysts.md").r
 
 @pytest.fixture(scope="module")
 def snapshot(module_warehouse):
-    # Two sample years, so that growth rates exist.
-    write_location_tables(module_warehouse.inbox, "2023-01", "2024-12")
+    # Two sample years of every kind, so that growth rates and city figures exist.
+    write_sample_releases(module_warehouse.inbox, "2023-01", "2024-12")
     assert run_pipeline_in_process()
     return module_warehouse
 
