@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
+
+from orchestration.config import WarehousePaths
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
@@ -24,18 +25,15 @@ def require_real(path: Path = REAL_LOCATION) -> Path:
     return path
 
 
-@dataclass
-class Warehouse:
-    inbox: Path
-    root: Path
+class Warehouse(WarehousePaths):
+    """The warehouse folders of a test (the pipeline's own WarehousePaths), with helpers to read them."""
+
+    def __init__(self, inbox: Path, root: Path):
+        super().__init__(inbox=inbox, warehouse_dir=root)
 
     @property
-    def live_db(self) -> Path:
-        return self.root / "trade.duckdb"
-
-    @property
-    def published_db(self) -> Path:
-        return self.root / "published" / "trade.duckdb"
+    def root(self) -> Path:
+        return self.warehouse_dir
 
     def add(self, *files: Path, names: list[str] | None = None) -> None:
         self.inbox.mkdir(parents=True, exist_ok=True)
@@ -43,6 +41,7 @@ class Warehouse:
             shutil.copyfile(f, self.inbox / (names[i] if names else f.name))
 
     def query(self, sql: str, params: list | None = None, db: Path | None = None):
+        """Read the published snapshot (or another DuckDB file), read-only, as an analyst would."""
         con = duckdb.connect(str(db or self.published_db), read_only=True)
         try:
             return con.execute(sql, params or []).fetchall()
