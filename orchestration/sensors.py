@@ -8,7 +8,7 @@ load_releases succeeded → build_marts (dbt build + publish)
 import dagster as dg
 
 from .ingest.assets import RELEASES_KEY
-from .jobs import build_marts_job, discover_releases_job, load_releases_job
+from .jobs import build_marts_job, load_releases_job
 from .partitions import monthly_release_partitions
 
 PARTITION_RANGE_START = "dagster/asset_partition_range_start"

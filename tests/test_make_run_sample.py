@@ -6,7 +6,6 @@ import csv
 import subprocess
 import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 

@@ -11,7 +11,6 @@ import io
 import re
 import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 

@@ -15,7 +15,6 @@ import sys
 import time
 from collections import defaultdict
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 

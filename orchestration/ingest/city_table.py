@@ -30,7 +30,7 @@ from functools import lru_cache
 
 from ..config import SEEDS_DIR
 from .errors import ReleaseRejected
-from .periods import Period, period_from_file_name, period_from_text
+from .periods import Period, period_from_file_name, period_from_text, title_with_period
 from .release import ParseContext, ParsedRelease, RawColumn, RawTable, RejectedRow
 from .text import parse_number
 
@@ -189,14 +189,6 @@ def _decide_unit(label: str | None, total: Decimal, notes: list[str]) -> str:
     return magnitude_unit
 
 
-def _title(grid: list[list[str]], header_i: int) -> str | None:
-    for row in grid[:header_i]:
-        for cell in row:
-            if "年" in cell and "月" in cell and period_from_text(cell):
-                return cell.strip()
-    return None
-
-
 def _period(title: str | None, file_name: str, context: ParseContext) -> Period:
     """The statistical month of the file: title row, else the sidecar's 'period', else the file name."""
     period, origin = (period_from_text(title), "title row") if title else (None, "")
@@ -267,7 +259,7 @@ def parse_city_grid(
     """Interpret a city table. Raises ReleaseRejected when the file as a whole cannot be trusted;
     rows with bad numbers come back in `rejected_rows` and the rest loads."""
     header_i, name_col, columns = _find_header(grid, file_name)
-    title = _title(grid, header_i)
+    title = title_with_period(grid[:header_i])
     period = _period(title, file_name, context)
     unit_label, currency_label = _unit_label(grid)
     if currency_label == "美元" or (unit_label or "").endswith("美元"):

@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 
 from .errors import ReleaseRejected
-from .periods import Period, period_from_file_name, period_from_text
+from .periods import Period, period_from_file_name, period_from_text, title_with_period
 from .release import ParsedRelease, RawColumn, RawTable, RejectedRow
 from .text import parse_number
 
@@ -176,14 +176,6 @@ def _unit(grid: list[list[str]], header_end: int, file_name: str) -> str:
     return DEFAULT_UNIT
 
 
-def _title(grid: list[list[str]], group_i: int) -> str | None:
-    for row in grid[:group_i]:
-        for cell in row:
-            if "年" in cell and "月" in cell and period_from_text(cell):
-                return cell.strip()
-    return None
-
-
 def _period(title: str | None, file_name: str, header_first: int, header_month: int, today: date) -> Period:
     period = period_from_text(title) if title else None
     origin = "title row"
@@ -219,7 +211,7 @@ def parse_location_grid(
     header_first, header_month = _check_header(grid, group_i, month_i, file_name)
     unit = _unit(grid, month_i, file_name)
     factor = UNIT_FACTORS[unit]
-    title = _title(grid, group_i)
+    title = title_with_period(grid[:group_i])
     period = _period(title, file_name, header_first, header_month, today)
     table = ParsedLocationTable(file_name=file_name, period=period, unit=unit, title=title)
 

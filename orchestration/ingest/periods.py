@@ -65,3 +65,12 @@ def period_from_file_name(file_name: str) -> Period | None:
     if match:
         return _valid(int(match["year"]), int(match["month"]), int(match["month"]))
     return None
+
+
+def title_with_period(rows: list[list[str]]) -> str | None:
+    """The first cell above a table's header that names a month (a GACC title row), if any."""
+    for row in rows:
+        for cell in row:
+            if "年" in cell and "月" in cell and period_from_text(cell):
+                return cell.strip()
+    return None
