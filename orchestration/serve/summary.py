@@ -44,8 +44,9 @@ def summary_text(snapshot: Path) -> str:
         last = yrd[-1]
         first_year = min(r[2] for r in yrd if r[2] >= 2018) if any(r[2] >= 2018 for r in yrd) else None
         if first_year is not None and last[8] is not None:
+            gap = f" (nothing loaded for 2018–{first_year - 1})" if first_year > 2018 else ""
             out.append(
-                f"YRD cumulative {first_year}–{last[2]}: {last[8]:,.1f} 亿元 = {last[8] / 10_000:,.2f} 万亿元"
+                f"YRD cumulative {first_year}–{last[2]}{gap}: {last[8]:,.1f} 亿元 = {last[8] / 10_000:,.2f} 万亿元"
             )
     out.append("Releases: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     if quarantined:
