@@ -31,7 +31,7 @@ from functools import lru_cache
 from ..config import SEEDS_DIR
 from .errors import ReleaseRejected
 from .periods import Period, period_from_file_name, period_from_text, title_with_period
-from .release import ParseContext, ParsedRelease, RawColumn, RawTable, RejectedRow
+from .release import ParseContext, ParsedRelease, RawColumn, RawTable, RejectedRow, is_sample_release
 from .text import parse_number
 
 FORMAT = "gacc_city_table"
@@ -244,12 +244,6 @@ def _province(
     )
 
 
-def _is_sample(file_name: str, title: str | None, notes: list[str]) -> bool:
-    base = file_name.replace("\\", "/").rsplit("/", 1)[-1]
-    texts = [title or "", *notes, base]
-    return base.lower().startswith("sample-") or any("SAMPLE" in t or "样本数据" in t for t in texts)
-
-
 def parse_city_grid(
     grid: list[list[str]],
     file_name: str,
@@ -390,7 +384,7 @@ def parse_city_grid(
         rows=rows,
         rejected_rows=rejected,
         title=title,
-        is_sample=_is_sample(file_name, title, notes),
+        is_sample=is_sample_release(file_name, [title or "", *notes]),
         notes=notes,
         # Zhejiang's and Jiangsu's tables of the same month are two releases, not two vintages of one.
         variant=province_code,

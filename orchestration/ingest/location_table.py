@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from .errors import ReleaseRejected
 from .periods import Period, period_from_file_name, period_from_text, title_with_period
-from .release import ParsedRelease, RawColumn, RawTable, RejectedRow
+from .release import ParsedRelease, RawColumn, RawTable, RejectedRow, is_sample_release
 from .text import parse_number
 
 FORMAT = "gacc_location_table"
@@ -95,8 +95,7 @@ class ParsedLocationTable:
     @property
     def is_sample(self) -> bool:
         """Files made by this project's sample generator say so in their title or footnote."""
-        texts = [self.title or "", *self.notes]
-        return any("SAMPLE DATA" in t or "样本数据" in t for t in texts)
+        return is_sample_release(self.file_name, [self.title or "", *self.notes])
 
 
 def looks_like_location_table(text: str) -> bool:

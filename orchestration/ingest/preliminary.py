@@ -34,7 +34,7 @@ from pathlib import Path
 from .errors import ReleaseRejected
 from .html_tables import extract_tables, page_text
 from .periods import Period, period_from_file_name
-from .release import ParseContext, ParsedRelease, RawColumn, RawTable, RejectedRow
+from .release import ParseContext, ParsedRelease, RawColumn, RawTable, RejectedRow, is_sample_release
 from .text import decode_text, parse_number
 
 FORMAT = "gacc_preliminary_country"
@@ -573,7 +573,7 @@ def parse_preliminary_country(path: Path, file_name: str, context: ParseContext)
         rows=rows,
         rejected_rows=rejected,
         title=title,
-        is_sample=any("SAMPLE DATA" in t for t in texts),
+        is_sample=is_sample_release(file_name, texts),
         notes=notes,
     )
 

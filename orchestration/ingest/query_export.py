@@ -46,7 +46,7 @@ from typing import Any
 
 from .errors import ReleaseRejected
 from .periods import Period, period_from_file_name
-from .release import ParseContext, ParsedRelease, RawColumn, RawTable, RejectedRow
+from .release import ParseContext, ParsedRelease, RawColumn, RawTable, RejectedRow, is_sample_release
 from .text import decode_text, parse_number
 
 FORMAT = "gacc_query_export"
@@ -737,7 +737,7 @@ def parse_query_export(path: Path, file_name: str, context: ParseContext) -> Par
 
     name = _base_name(file_name)
     first_lines = " ".join(",".join(cells) for _, cells in records[: header_at + 1])
-    is_sample = name.lower().startswith("sample-") or "SAMPLE" in first_lines.upper() or "样本数据" in first_lines
+    is_sample = is_sample_release(name, [first_lines])
     flow, flow_origin = _flow(file_name, context.sidecar)
     notes.append(f"flow ({flow}) from the {flow_origin}")
     currency = layout.currency

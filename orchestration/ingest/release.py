@@ -86,6 +86,13 @@ class ParsedRelease:
     variant: str = ""
 
 
+def is_sample_release(file_name: str, texts: Iterable[str]) -> bool:
+    """This project's sample generator names its files `sample-…` and writes SAMPLE DATA / 样本数据 in
+    a title, banner or footnote where the layout has one: either marks a release as sample data."""
+    base = file_name.replace("\\", "/").rsplit("/", 1)[-1]
+    return base.lower().startswith("sample-") or any("SAMPLE DATA" in t.upper() or "样本数据" in t for t in texts)
+
+
 def read_sidecar(path: Path) -> dict[str, Any]:
     """`<file>.json` beside a release file, e.g. {"flow": "export", "period": "2024-03"}."""
     sidecar = path.with_name(path.name + ".json")
