@@ -103,7 +103,7 @@ def test_every_real_file_is_detected_and_loads_every_row(real_name):
     assert release.rejected_rows == []
     assert not release.is_sample
     assert release.title is None
-    assert all(len(r["hs8"]) == 8 and r["hs8"].isdigit() for r in rows)
+    assert all(len(r["product_code"]) == 8 and r["product_code"].isdigit() for r in rows)
     assert all(isinstance(r["value"], Decimal) and r["value"] >= 0 for r in rows)
     # source_row is the line in the file: the header is line 1, the first data row line 2
     assert [r["source_row"] for r in rows] == list(range(2, count + 2))
@@ -121,7 +121,7 @@ def test_chinese_full_by_province_figures():
         "period": None,
         "flow": "export",
         "currency": "CNY",
-        "hs8": "29012920",
+        "product_code": "29012920",
         "product_name": "乙炔",
         "partner_code": "110",
         "partner_name": "中国香港",
@@ -136,7 +136,7 @@ def test_chinese_full_by_province_figures():
         "value": Decimal("5848714"),
     }
     last = rows[-1]
-    assert (last["source_row"], last["hs8"], last["partner_name"]) == (185, "29021100", "澳大利亚")
+    assert (last["source_row"], last["product_code"], last["partner_name"]) == (185, "29021100", "澳大利亚")
     assert (last["registration_code"], last["registration_name"]) == ("41", "河南省")
     assert (last["quantity_1"], last["value"]) == (Decimal("12000"), Decimal("87948"))
     assert {r["registration_code"] for r in rows} >= {"31", "32", "33", "34", "44"}
@@ -188,7 +188,7 @@ def test_english_full_figures():
 def test_english_degenerate_has_no_dimension_columns():
     release, rows = _parse(_real("english-degenerate.csv"), "english-degenerate-exports-2026-01.csv")
     assert release.period == Period(2026, 1, 1)
-    assert [r["hs8"] for r in rows] == ["29012920", "29012990", "29021100"]
+    assert [r["product_code"] for r in rows] == ["29012920", "29012990", "29021100"]
     assert rows[1]["product_name"] == "Unsaturated acyclic hydrocarbons, nes"
     assert rows[1]["value"] == Decimal("17715334")
     for column in ("period", "partner_code", "partner_name", "trade_mode_code", "registration_code"):
@@ -203,7 +203,7 @@ def test_soybean_imports_2023_by_month():
     december_us = [r for r in rows if r["period"] == date(2023, 12, 1) and r["partner_code"] == "502"]
     assert len(december_us) == 1
     row = december_us[0]
-    assert (row["partner_name"], row["hs8"], row["product_name"]) == ("美国", "12019019", "转基因黄大豆")
+    assert (row["partner_name"], row["product_code"], row["product_name"]) == ("美国", "12019019", "转基因黄大豆")
     assert (row["quantity_1"], row["value"]) == (Decimal("3848790382"), Decimal("15902135048"))
     assert row["registration_code"] is None and row["trade_mode_code"] is None
 
@@ -213,7 +213,7 @@ def test_soybean_2024_exports_and_imports_take_direction_from_the_name():
     imports, import_rows = _parse(_real("soybean-2024-imports.csv"))
     assert (exports.flow, imports.flow) == ("export", "import")
     assert exports.observed_period == imports.observed_period == Period(2024, 1, 12)
-    black = [r for r in export_rows if r["period"] == date(2024, 12, 1) and r["hs8"] == "12019020"]
+    black = [r for r in export_rows if r["period"] == date(2024, 12, 1) and r["product_code"] == "12019020"]
     assert black[0]["product_name"] == "黑大豆，种用除外"
     assert black[0]["value"] == Decimal("587518")
     assert import_rows[0]["value"] == Decimal("639240426")
@@ -268,7 +268,7 @@ def test_columns_are_mapped_by_name_in_any_order(tmp_path):
     release, rows = _parse(_write(tmp_path, "2024进口.csv", lines))
     row = rows[0]
     assert (release.flow, release.currency, release.unit) == ("import", "USD", "美元")
-    assert row["hs8"] == "01012100"  # leading zero kept
+    assert row["product_code"] == "01012100"  # leading zero kept
     assert (row["partner_code"], row["partner_name"], row["unit_1"]) == ("141", "越南", "台")
     assert (row["quantity_1"], row["value"], row["period"]) == (Decimal("7"), Decimal("1234.5"), date(2024, 2, 1))
     assert row["quantity_2"] is None and row["trade_mode_code"] is None
@@ -336,11 +336,108 @@ def test_seven_digit_hs_code_is_rejected_with_the_reason(tmp_path):
         CN_ROW.replace('"29012920"', '"01012100"'),
     ]
     release, rows = _parse(_write(tmp_path, "exports.csv", lines))
-    assert [r["hs8"] for r in rows] == ["01012100"]
+    assert [r["product_code"] for r in rows] == ["01012100"]
     (seven, letters) = release.rejected_rows
     assert (seven.source_row, seven.column, seven.raw_value) == (2, "2 (商品编码)", "1012100")
-    assert "leading zero" in seven.reason and "01012100" in seven.reason
-    assert "8 digits" in letters.reason
+    assert "leading zero" in seven.reason and "01012100" in seven.reason and "8-digit" in seven.reason
+    assert "2, 4, 6 or 8 digits" in letters.reason
+
+
+def test_raw_column_is_product_code():
+    assert "product_code" in COLUMNS and "hs8" not in COLUMNS
+    assert COLUMNS.index("product_code") == COLUMNS.index("currency") + 1  # where hs8 was: inserts are positional
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [("85", "电机、电气设备及其零件"), ("8542", "集成电路"), ("854231", "处理器及控制器"), ("01", "活动物"),
+     ("0101", "马、驴、骡"), ("010121", "改良种用马")],
+)
+def test_chapter_hs4_and_hs6_codes_load_as_text(tmp_path, code, name):
+    """The platform also exports at codeLength 2, 4 and 6; leading zeros are kept."""
+    lines = [CN_HEADER] + [CN_ROW.replace('"29012920","乙炔"', f'"{code}","{name}"')] * 2
+    release, rows = _parse(_write(tmp_path, "exports.csv", lines))
+    assert release.rejected_rows == []
+    assert [(r["product_code"], r["product_name"]) for r in rows] == [(code, name)] * 2
+
+
+def test_a_city_by_chapter_export_like_the_sample(tmp_path):
+    """注册地 at prefecture level (4 digits) with 2-digit chapters, as the city query exports."""
+    lines = [
+        '"数据年月","商品编码","商品名称","注册地编码","注册地名称","人民币",',
+        '"202403","64","鞋靴、护腿和类似品及其零件","3303","温州市","1,234,567",',
+        '"202403","85","电机、电气设备及其零件","3205","苏州市","98,765,432,100",',
+        '"202403","85","电机、电气设备及其零件","32","江苏省","5",',
+        '"202403","85","电机、电气设备及其零件","32059","苏州工业园区","7",',
+    ]
+    release, rows = _parse(_write(tmp_path, "sample-query-export-2024-exports-by-city.csv", lines))
+    assert (release.flow, release.is_sample, release.rejected_rows) == ("export", True, [])
+    assert [(r["product_code"], r["registration_code"], r["registration_name"]) for r in rows] == [
+        ("64", "3303", "温州市"), ("85", "3205", "苏州市"), ("85", "32", "江苏省"), ("85", "32059", "苏州工业园区"),
+    ]
+    assert rows[1]["value"] == Decimal("98765432100")
+
+
+@pytest.mark.parametrize(
+    ("short", "meant"),
+    [("1", "01"), ("101", "0101"), ("10121", "010121"), ("1012100", "01012100")],
+)
+def test_odd_length_codes_are_rejected_with_the_leading_zero_reason(tmp_path, short, meant):
+    lines = [CN_HEADER, CN_ROW.replace('"29012920"', f'"{short}"'), CN_ROW.replace('"29012920"', f'"{meant}"')]
+    release, rows = _parse(_write(tmp_path, "exports.csv", lines))
+    assert [r["product_code"] for r in rows] == [meant]
+    (bad,) = release.rejected_rows
+    assert (bad.source_row, bad.column, bad.raw_value) == (2, "2 (商品编码)", short)
+    assert "leading zero" in bad.reason and f"0{short}" in bad.reason
+    assert f"{len(short)}-digit commodity code" in bad.reason and f"{len(meant)}-digit HS code" in bad.reason
+
+
+@pytest.mark.parametrize("code", ["123456789", "854", "８５", "85.0", "85 42"])
+def test_other_codes_are_rejected_rows(tmp_path, code):
+    lines = [CN_HEADER, CN_ROW, CN_ROW.replace('"29012920"', f'"{code}"')]
+    release, rows = _parse(_write(tmp_path, "exports.csv", lines))
+    assert len(rows) == 1
+    (bad,) = release.rejected_rows
+    assert (bad.source_row, bad.column, bad.raw_value) == (3, "2 (商品编码)", code)
+    if code == "854":  # odd: one digit short of HS4
+        assert "leading zero" in bad.reason
+    else:
+        assert "2, 4, 6 or 8 digits" in bad.reason
+
+
+def test_mixed_code_lengths_reject_the_file_naming_the_row(tmp_path):
+    """One query has one codeLength: chapter totals mixed with HS8 rows would count goods twice."""
+    lines = [
+        CN_HEADER,
+        CN_ROW.replace('"29012920"', '"29"'),
+        CN_ROW.replace('"29012920"', '"1"'),  # a rejected row does not set or break the length
+        CN_ROW.replace('"29012920"', '"85"'),
+        CN_ROW,  # 8 digits among 2-digit chapters
+    ]
+    error = _rejected(_write(tmp_path, "exports.csv", lines))
+    assert error.file_name == "exports.csv"
+    assert (error.row, error.column) == (5, "2 (商品编码)")
+    assert "'29012920' has 8 digits" in error.reason and "have 2" in error.reason and "row 2" in error.reason
+    # The first valid code decides, whatever its length: a 2-digit code among HS6 rows.
+    lines = [CN_HEADER, CN_ROW.replace('"29012920"', '"290129"'), CN_ROW.replace('"29012920"', '"29"')]
+    error = _rejected(_write(tmp_path, "exports.csv", lines))
+    assert error.row == 3 and "'29' has 2 digits" in error.reason and "have 6" in error.reason
+
+
+def test_mixed_code_lengths_far_into_the_file_reject_it_while_streaming(tmp_path):
+    path = _write(tmp_path, "exports.csv", _big_lines(5000) + [CN_ROW.replace('"29012920"', '"2901"')])
+    release = parse_query_export(path, path.name, _context())
+    with pytest.raises(ReleaseRejected) as caught:
+        list(release.rows)
+    assert caught.value.row == 5002 and "'2901' has 4 digits" in caught.value.reason
+
+
+@pytest.mark.parametrize("code", ["32", "3205", "32059", "3401"])
+def test_registration_codes_of_province_city_and_region_are_kept_as_text(tmp_path, code):
+    lines = [CN_HEADER, CN_ROW.replace('"44","广东省"', f'"{code}","某地"')]
+    release, rows = _parse(_write(tmp_path, "exports.csv", lines))
+    assert release.rejected_rows == []
+    assert (rows[0]["registration_code"], rows[0]["registration_name"]) == (code, "某地")
 
 
 def test_months_spanning_years_are_noted(tmp_path):

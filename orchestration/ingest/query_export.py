@@ -28,6 +28,13 @@ Decisions a reader may look for:
   meaning 2024-01..2024-12); a name giving only the year may be narrowed by the sidecar, any other
   disagreement is rejected. So is a disagreement on the direction.
 - a month after context.today's month rejects the whole file (it is not a typo in one row).
+- 商品编码 is kept as text in `product_code`: 2, 4, 6 or 8 digits, the platform's codeLength (HS
+  chapter, HS4, HS6, HS8). One file holds one length (a query has one codeLength): a code of another
+  length rejects the file. A code one digit short of a valid length (1/3/5/7 digits) is a row
+  rejected as a spreadsheet's dropped leading zero.
+- 注册地编码 is kept as text, unmapped: 2 digits (province, 32), 4 (prefecture city, the first four
+  digits of its GB/T 2260 code, 3205) or 5 (GACC domestic region: prefecture + a zone-type digit).
+  The dbt staging model maps it.
 - rows that cannot be trusted are rejected one by one; a file with no loadable row, or with more
   than MAX_REJECTED_ROWS rejects, is rejected as a whole.
 """
@@ -58,7 +65,7 @@ RAW_TABLE = RawTable(
         RawColumn("period", "DATE"),  # first day of the month; NULL when the file has no month column
         RawColumn("flow", "VARCHAR"),  # export | import
         RawColumn("currency", "VARCHAR"),  # CNY | USD
-        RawColumn("hs8", "VARCHAR"),
+        RawColumn("product_code", "VARCHAR"),  # HS chapter, HS4, HS6 or HS8: the query's codeLength (2/4/6/8)
         RawColumn("product_name", "VARCHAR"),
         RawColumn("partner_code", "VARCHAR"),
         RawColumn("partner_name", "VARCHAR"),
@@ -77,7 +84,7 @@ RAW_TABLE = RawTable(
 # Header spellings of every column but the value, Chinese and English site. Any subset, any order.
 COLUMN_HEADERS: Mapping[str, tuple[str, ...]] = {
     "period": ("数据年月", "Date of data"),
-    "hs8": ("商品编码", "Commodity code"),
+    "product_code": ("商品编码", "Commodity code"),
     "product_name": ("商品名称", "Commodity"),
     "partner_code": ("贸易伙伴编码", "Trading partner code"),
     "partner_name": ("贸易伙伴名称", "Trading partner"),
@@ -103,6 +110,8 @@ VALUE_HEADERS: Mapping[str, str] = {
     "USD": "USD",
 }
 UNIT_LABELS = {"CNY": "元", "USD": "美元"}
+# 商品编码 lengths the platform exports (its codeLength): HS chapter, HS4, HS6, HS8 (the national tariff line).
+PRODUCT_CODE_LENGTHS = frozenset({2, 4, 6, 8})
 HEAD_BYTES = 64 * 1024  # what is read up front: header, sniffing, a provisional period
 CHUNK_BYTES = 1024 * 1024  # what is read at a time while streaming rows
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a 'line' longer than this means the file has no line breaks
@@ -559,21 +568,25 @@ def _number(cells: Sequence[str], i: int | None, what: str) -> Decimal | None:
     return number
 
 
-def _hs8(cells: Sequence[str], i: int | None) -> str | None:
+def _product_code(cells: Sequence[str], i: int | None) -> str | None:
+    """The commodity code as text (01012100 keeps its leading zero): 2, 4, 6 or 8 ASCII digits, the
+    platform's codeLength (HS chapter, HS4, HS6, HS8). That one file holds one length is the reader's check."""
     if i is None:
         return None
     code = cells[i].strip()
-    if len(code) == 8 and code.isascii() and code.isdigit():
-        return code  # text: 01012100 keeps its leading zero
+    digits = code.isascii() and code.isdigit()
+    if digits and len(code) in PRODUCT_CODE_LENGTHS:
+        return code
     if not code:
         reason = "no commodity code"
-    elif len(code) == 7 and code.isascii() and code.isdigit():
+    elif digits and len(code) + 1 in PRODUCT_CODE_LENGTHS:
         reason = (
-            "a 7-digit commodity code: a spreadsheet probably dropped the leading zero of an 8-digit HS code "
-            f"(0{code}?); re-export the file without opening it in a spreadsheet, or keep the column as text"
+            f"a {len(code)}-digit commodity code: a spreadsheet probably dropped the leading zero of a "
+            f"{len(code) + 1}-digit HS code (0{code}?); re-export the file without opening it in a spreadsheet, "
+            "or keep the column as text"
         )
     else:
-        reason = "a commodity code must be 8 digits (HS8)"
+        reason = "a commodity code must be 2, 4, 6 or 8 digits (HS chapter, HS4, HS6 or HS8)"
     raise _BadCell(i, cells[i], reason)
 
 
@@ -587,11 +600,13 @@ class _Reader:
     today_month: int  # month number of context.today: later months are in the future
     stated: Period | None  # a period the sidecar states for a file with a month column: rows must agree
     release: ParsedRelease
+    code_length: int | None = None  # digits of the file's commodity codes, set by the first valid one
+    code_length_row: int | None = None  # the row that set it (for messages)
 
     def __post_init__(self) -> None:
         # Column positions looked up once, not per row (None: the file lacks the column).
         index = self.layout.index
-        self.period_i, self.hs8_i = index.get("period"), index.get("hs8")
+        self.period_i, self.product_code_i = index.get("period"), index.get("product_code")
         self.quantity_i = (index.get("quantity_1"), index.get("quantity_2"))
         self.unit_i = (index.get("unit_1"), index.get("unit_2"))
         self.text_i = tuple(
@@ -617,7 +632,7 @@ class _Reader:
             return None
         try:
             month = self.month(line, cells, self.period_i)
-            hs8 = _hs8(cells, self.hs8_i)
+            product_code = self.product_code(line, cells)
             quantity_1 = _number(cells, self.quantity_i[0], "quantity")
             quantity_2 = _number(cells, self.quantity_i[1], "quantity")
             value = _number(cells, layout.value_index, "trade value")
@@ -632,7 +647,7 @@ class _Reader:
             month,
             self.flow,
             layout.currency,
-            hs8,
+            product_code,
             *(_text(cells, i) for i in self.text_i),  # product_name … registration_name
             quantity_1,
             _unit(cells, self.unit_i[0]),
@@ -640,6 +655,25 @@ class _Reader:
             _unit(cells, self.unit_i[1]),
             value,
         )
+
+    def product_code(self, line: int, cells: Sequence[str]) -> str | None:
+        """The row's commodity code. The first valid code sets the file's code length; a code of
+        another valid length rejects the whole file: the platform exports one codeLength per query,
+        so mixed lengths mean files were pasted together and sums would count goods twice."""
+        code = _product_code(cells, self.product_code_i)
+        if code is None:
+            return None
+        if self.code_length is None:
+            self.code_length, self.code_length_row = len(code), line
+        elif len(code) != self.code_length:
+            raise ReleaseRejected(
+                self.file_name,
+                f"commodity code {code!r} has {len(code)} digits but the file's codes have {self.code_length} "
+                f"(from row {self.code_length_row}): one query export holds one code length (HS chapter, HS4, "
+                "HS6 or HS8); export each code length to its own file",
+                row=line, column=self.layout.label(self.product_code_i),
+            )
+        return code
 
     def month(self, line: int, cells: Sequence[str], i: int | None) -> date | None:
         if i is None:

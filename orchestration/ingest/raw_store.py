@@ -88,6 +88,23 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection, tables: Iterable[RawTable]
     con.execute(REJECTED_ROWS_DDL)
     for table in tables:
         con.execute(table.ddl())
+        _rename_old_columns(con, table)
+
+
+# Raw columns renamed since a warehouse may have been built: (table, old name) → new name. Rows are
+# inserted by position, so a renamed column keeps its place and its data.
+RENAMED_COLUMNS = {("query_export_rows", "hs8"): "product_code"}  # codes of 2–8 digits, not only HS8
+
+
+def _rename_old_columns(con: duckdb.DuckDBPyConnection, table: RawTable) -> None:
+    existing = {
+        name for (name,) in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?", [table.name]
+        ).fetchall()
+    }
+    for (name, old), new in RENAMED_COLUMNS.items():
+        if name == table.name and old in existing and new not in existing:
+            con.execute(f'ALTER TABLE raw."{name}" RENAME COLUMN "{old}" TO "{new}"')
 
 
 @dataclass(frozen=True)
