@@ -1,7 +1,8 @@
 """`python -m orchestration.samples --out DIR [--first 2018-01] [--last 2025-12]`
 
 Writes the SAMPLE releases to DIR: monthly location tables (sample-location-YYYY-MM.csv), district
-city tables (sample-city-<province>-YYYY-MM.csv) and online-query exports (sample-query-export-YYYY-<flow>.csv).
+city tables (sample-city-<province>-YYYY-MM.csv), online-query exports (sample-query-export-YYYY-<flow>.csv)
+and online-query exports by city × HS chapter (sample-query-export-YYYY-<flow>-by-city.csv).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m orchestration.samples",
         description="Write SAMPLE GACC releases (not official figures): location tables calibrated to "
-        "dbt_project/seeds/published_annual_totals.csv, city tables and query exports consistent with them.",
+        "dbt_project/seeds/published_annual_totals.csv, city tables and query exports (by province and by city) "
+        "consistent with them.",
     )
     parser.add_argument("--out", required=True, type=Path, help="folder to write the CSV files into")
     parser.add_argument("--first", default=SAMPLE_FIRST_PERIOD, help=f"first month, YYYY-MM (default {SAMPLE_FIRST_PERIOD})")
