@@ -6,7 +6,7 @@ select *
 from {{ ref('stg_gacc__query_export_rows') }}
 qualify release_id = first_value(release_id) over (
     partition by
-        flow, currency, coalesce(period, release_period_start), release_period_end, hs8, partner_code,
+        flow, currency, coalesce(period, release_period_start), release_period_end, product_code, partner_code,
         trade_mode_code, registration_code
     order by received_at desc, release_id desc
 )

@@ -1,0 +1,30 @@
+-- The trade fact: one row per region × product × partner × trade mode × month × flow, latest
+-- vintage (marts.fct_trade_monthly_history answers "as known on date D").
+-- Sum only within one region_level and one hs_level: provinces carry HS8 detail, cities HS-chapter
+-- detail, and a coarser level is never the sum of a finer one by accident.
+select
+    d.region_level,
+    d.region_code,
+    d.statistical_scope,
+    d.hs_level,
+    d.product_code,
+    p.hs_revision,
+    d.partner_code,
+    d.trade_mode_code,
+    d.period,
+    d.year,
+    d.month,
+    d.flow,
+    d.value_cny,
+    d.value_usd,
+    d.reported_currency,
+    d.quantity_1,
+    d.unit_1,
+    d.quantity_2,
+    d.unit_2,
+    d.release_id,
+    d.source_row,
+    d.received_at as known_since,
+    d.is_sample as is_sample_data
+from {{ ref('int_trade_detail_month') }} as d
+left join {{ ref('dim_period') }} as p on d.period = p.period
