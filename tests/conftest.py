@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -114,3 +116,23 @@ def run_pipeline_in_process() -> bool:
 
 def trade_env(warehouse: Warehouse) -> dict[str, str]:
     return {**os.environ, "TRADE_WAREHOUSE_DIR": str(warehouse.root), "TRADE_INBOX": str(warehouse.inbox)}
+
+
+TRADE = [sys.executable, "-m", "orchestration.cli"]
+
+
+def run_trade(warehouse: Warehouse, *args: str) -> subprocess.CompletedProcess:
+    """The `trade` console command as a real process, as a user runs it (instance under the warehouse folder)."""
+    env = trade_env(warehouse)
+    env.pop("DAGSTER_HOME", None)
+    return subprocess.run([*TRADE, *args], env=env, capture_output=True, text=True, timeout=900, cwd=REPO_ROOT)
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory):
+    """`trade run` (what `make run` calls) once on the full bundled sample, shared by the modules that read it."""
+    base = tmp_path_factory.mktemp("sample")
+    warehouse = Warehouse(inbox=base / "inbox", root=base / "warehouse")
+    result = run_trade(warehouse, "run")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return warehouse, result

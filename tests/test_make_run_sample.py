@@ -3,44 +3,25 @@
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from decimal import Decimal
 
-import pytest
+from .conftest import REPO_ROOT, run_trade
 
-from .conftest import REPO_ROOT, Warehouse, trade_env
-
-TRADE = [sys.executable, "-m", "orchestration.cli"]
 SEED = REPO_ROOT / "dbt_project" / "seeds" / "published_annual_totals.csv"
-
-
-def _trade(warehouse: Warehouse, *args: str) -> subprocess.CompletedProcess:
-    env = trade_env(warehouse)
-    env.pop("DAGSTER_HOME", None)  # as a user runs it: the instance goes under the warehouse folder
-    return subprocess.run([*TRADE, *args], env=env, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT)
-
-
-@pytest.fixture(scope="module")
-def sample_run(tmp_path_factory):
-    base = tmp_path_factory.mktemp("sample")
-    warehouse = Warehouse(inbox=base / "inbox", root=base / "warehouse")
-    first = _trade(warehouse, "run")  # the same command `make run` runs
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    return warehouse, first
 
 
 def test_empty_inbox_gets_labelled_sample_releases_and_the_summary_is_printed(sample_run):
     warehouse, result = sample_run
     assert len(list(warehouse.inbox.glob("sample-location-*.csv"))) == 96
     assert len(list(warehouse.inbox.glob("sample-city-*.csv"))) == 4 * 96
-    assert len(list(warehouse.inbox.glob("sample-query-export-*.csv"))) == 2 * 8
+    assert len(list(warehouse.inbox.glob("sample-query-export-*-by-city.csv"))) == 2 * 8
+    assert len(list(warehouse.inbox.glob("sample-query-export-*.csv"))) == 2 * 8 * 2  # by province and by city
     out = result.stdout
     assert "SAMPLE DATA" in out
     assert "亿元" in out and "YRD cumulative 2018–2025" in out
     for region in ("YRD", "Shanghai (310000)", "Jiangsu (320000)", "Zhejiang (330000)", "Anhui (340000)"):
         assert region in out
-    assert "Releases: 496 loaded" in out
+    assert "Releases: 512 loaded" in out
 
 
 def test_published_snapshot_holds_both_marts_and_the_100_trillion_headline(sample_run):
@@ -83,14 +64,14 @@ def test_every_calibrated_year_equals_its_published_figure(sample_run):
 def test_rerun_is_idempotent_and_a_quarantined_file_does_not_fail_the_run(sample_run):
     warehouse, _ = sample_run
     before = warehouse.marts_digest()
-    again = _trade(warehouse, "run")
+    again = run_trade(warehouse, "run")
     assert again.returncode == 0, again.stderr[-3000:]
     assert "nothing pending" in again.stdout
     assert warehouse.marts_digest() == before
 
     (warehouse.inbox / "notes.txt").write_text("these are my notes, not a customs table\n", encoding="utf-8")
-    third = _trade(warehouse, "run")
+    third = run_trade(warehouse, "run")
     assert third.returncode == 0, third.stderr[-3000:]
     assert "Quarantined" in third.stdout and "notes.txt" in third.stdout and "unknown layout" in third.stdout
     assert warehouse.marts_digest() != before  # the registry gained the quarantined release …
-    assert warehouse.query("SELECT count(*) FROM marts.releases WHERE status = 'loaded'")[0][0] == 496  # … nothing else changed
+    assert warehouse.query("SELECT count(*) FROM marts.releases WHERE status = 'loaded'")[0][0] == 512  # … nothing else changed

@@ -3,13 +3,14 @@ with figures read back from the marts and staging views as the files state them.
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from decimal import Decimal
 
 import pytest
 
-from .conftest import REAL, require_real, run_pipeline_in_process
+from .conftest import REAL, REPO_ROOT, require_real, run_pipeline_in_process
 
 YI = Decimal(100_000_000)
 
@@ -136,3 +137,66 @@ def test_comtrade_rows_in_dollars(all_real):
     assert reporters == {"156", "276", "842"}
     flows = {f for (f,) in all_real.query("SELECT DISTINCT flow_code FROM staging.stg_comtrade__rows")}
     assert flows <= {"X", "M", "RX", "RM"}
+
+
+def _seed_rows(name: str) -> list[dict[str, str]]:
+    with (REPO_ROOT / "dbt_project" / "seeds" / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_every_zhejiang_city_ytd_figure_is_in_the_marts_to_the_yuan(all_real):
+    """Read with the csv module, independently of the parser: each city's 当期 (YTD) figures of each month."""
+    city_by_name = {r["gacc_city_name"]: r["region_code"] for r in _seed_rows("cities")}
+    marts = {
+        (code, period.month): (total, exports, imports)
+        for code, period, total, exports, imports in all_real.query(
+            "SELECT region_code, period, total_ytd_cny, exports_ytd_cny, imports_ytd_cny FROM marts.trade_by_region_month "
+            "WHERE region_level = 'city' AND region_code LIKE '33%' AND year = 2024"
+        )
+    }
+    compared = 0
+    for month in range(1, 13):
+        path = REAL / "gacc_zhejiang_city_ytd" / f"zhejiang-2024-{month:02d}.csv"
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for row in csv.reader(handle):
+                if len(row) < 5 or row[1] not in city_by_name:
+                    continue
+                total, imports, exports = (Decimal(v).quantize(Decimal(1)) for v in row[2:5])  # columns: 进出口, 进口, 出口
+                got = marts[(city_by_name[row[1]], month)]
+                assert tuple(v.quantize(Decimal(1)) for v in got) == (total, exports, imports), (path.name, row[1])
+                compared += 1
+    assert compared == 11 * 12  # Zhejiang's 11 cities, every month
+
+
+def test_real_detail_reaches_the_fact_and_the_product_mart(all_real):
+    """The soybean query exports (national, HS8 × partner × month) are product detail for China."""
+    fact = all_real.query(
+        "SELECT region_level, region_code, hs_level, partner_code, trade_mode_code, value_cny FROM marts.fct_trade_monthly "
+        "WHERE product_code = '12019019' AND partner_code = '402' AND flow = 'import' AND period = DATE '2024-01-01'"
+    )
+    assert fact and fact[0][:5] == ("nation", "CN", "hs8", "402", "ALL")
+    chapters = dict(all_real.query(
+        "SELECT year, imports_cny FROM marts.trade_by_product_year WHERE region_code = 'CN' AND hs_level = 'chapter' AND product_code = '12'"
+    ))
+    hs8 = dict(all_real.query(
+        "SELECT year, sum(imports_cny) FROM marts.trade_by_product_year WHERE region_code = 'CN' AND hs_level = 'hs8' "
+        "AND product_code LIKE '1201%' GROUP BY year"
+    ))
+    assert chapters and chapters[2024] >= hs8[2024] > 0
+    # A soybean-only query is a product list, not a breakdown of China's imports: never reconciled.
+    assert not all_real.query(
+        "SELECT * FROM marts.release_reconciliation r JOIN marts.releases USING (release_id) WHERE releases.file_name LIKE 'soybean%'"
+    )
+
+
+def test_reconciliation_of_the_real_tables(all_real):
+    statuses = dict(all_real.query(
+        "SELECT check_name || ':' || status, count(*) FROM marts.release_reconciliation GROUP BY 1"
+    ))
+    # Zhejiang's 合计 equals its location-table YTD (to GACC's 万元 rounding), its cities add up to it.
+    assert statuses.get("city_table_total_vs_location_table:ok") == 12 * 2
+    assert not any(k.startswith("city_table_total_vs_location_table:") and not k.endswith(":ok") for k in statuses)
+    assert statuses.get("cities_vs_city_table_total:ok", 0) >= 12 * 2 - 2
+    # GACC's YTD carries revisions of earlier months: revised, not mismatched, everywhere in 2024.
+    assert statuses.get("months_vs_ytd:ok", 0) > 0 and statuses.get("months_vs_ytd:revised", 0) > 0
+    assert "months_vs_ytd:mismatch" not in statuses

@@ -104,3 +104,32 @@ def test_landing_keeps_every_original_read_only_by_sha256(real_year):
     )[0]
     # 355 lines: 3 header rows, 351 locations (总值, 31 provinces, their zones), 1 footnote
     assert raw == (351, 4, 1)
+
+
+def test_every_province_and_national_figure_of_the_real_tables_is_in_the_marts(real_year):
+    """Each file read with the csv module, independently of the parser: for China (总值) and each of the
+    31 provinces, the month and 1至M月 figures of total, exports and imports equal the month mart to the 万元."""
+    import csv
+
+    from .conftest import REPO_ROOT
+
+    with (REPO_ROOT / "dbt_project" / "seeds" / "provinces.csv").open(encoding="utf-8", newline="") as handle:
+        code_by_name = {r["region_name_zh"]: r["region_code"] for r in csv.DictReader(handle)}
+    code_by_name["总值"] = "CN"
+    marts = {
+        (code, period.month): figures
+        for code, period, *figures in real_year.query(
+            "SELECT region_code, period, total_cny, total_ytd_cny, exports_cny, exports_ytd_cny, imports_cny, imports_ytd_cny "
+            "FROM marts.trade_by_region_month WHERE region_level IN ('nation', 'province') AND year = 2024"
+        )
+    }
+    compared = 0
+    for month in range(1, 13):
+        path = REAL_LOCATION / f"2024-{month:02d}.csv"
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for row in csv.reader(handle):
+                if row and row[0] in code_by_name:
+                    published = [Decimal(v) * 10_000 for v in row[1:7]]  # 万元 → yuan, as printed
+                    assert marts[(code_by_name[row[0]], month)] == published, (path.name, row[0])
+                    compared += 1
+    assert compared == 12 * 32  # China + 31 provinces, every month
