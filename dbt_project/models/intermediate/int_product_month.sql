@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='sync_all_columns', unique_key='period') }}
+-- depends_on: {{ ref('int_release_months') }}
 -- Monthly trade by region and product at every HS level (hs8, hs6, hs4, chapter, section), summed
 -- over partners and trade modes.
 -- - Each detail row is rolled up to its own level and every coarser one. When a region-month has
@@ -7,8 +9,10 @@
 -- - Shanghai the city is Shanghai the province: its province detail stands in for city detail.
 with base as (
     select region_level, region_code, period, flow, hs_level as source_level, product_code,
-           sum(value_cny) as value_cny, sum(value_usd) as value_usd, bool_or(is_sample) as is_sample
+           sum(value_cny) as value_cny, sum(value_usd) as value_usd, bool_or(is_sample) as is_sample,
+           max(release_loaded_at) as release_loaded_at
     from {{ ref('int_trade_detail_month') }}
+    where {{ months_to_rebuild('period') }}
     group by all
 ),
 
@@ -78,22 +82,29 @@ yrd as (
     from yrd_provinces as f
     inner join yrd_complete as c on f.period = c.period and f.flow = c.flow and f.hs_level = c.hs_level
     group by f.period, f.flow, f.hs_level, f.product_code
+),
+
+-- The newest release behind this batch: the watermark of months_to_rebuild.
+batch as (
+    select max(release_loaded_at) as release_loaded_at from base
+),
+
+all_rows as (
+    select region_level, region_code, period, flow, hs_level, product_code, value_cny, value_usd, is_sample
+    from with_shanghai_city
+    union all
+    select region_level, region_code, period, flow, hs_level, product_code, value_cny, value_usd, is_sample
+    from yrd
 )
 
 select
-    region_level, region_code, period,
-    cast(extract(year from period) as integer) as year,
-    cast(extract(month from period) as integer) as month,
-    flow, hs_level, product_code,
-    {{ money('value_cny') }} as value_cny,
-    {{ money('value_usd') }} as value_usd,
-    is_sample
-from with_shanghai_city
-union all
-select
-    region_level, region_code, period,
-    cast(extract(year from period) as integer) as year,
-    cast(extract(month from period) as integer) as month,
-    flow, hs_level, product_code,
-    {{ money('value_cny') }}, {{ money('value_usd') }}, is_sample
-from yrd
+    a.region_level, a.region_code, a.period,
+    cast(extract(year from a.period) as integer) as year,
+    cast(extract(month from a.period) as integer) as month,
+    a.flow, a.hs_level, a.product_code,
+    {{ money('a.value_cny') }} as value_cny,
+    {{ money('a.value_usd') }} as value_usd,
+    a.is_sample,
+    b.release_loaded_at
+from all_rows as a
+cross join batch as b

@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='sync_all_columns', unique_key='period') }}
+-- depends_on: {{ ref('int_release_months') }}
 -- Product detail by month at its natural grain (region × product × partner × trade mode × month ×
 -- flow), latest value of every key, money in both yuan and dollars.
 -- - A file without a month column counts only when it covers a single month; a multi-month total
@@ -15,11 +17,12 @@ with monthly as (
         product_code,
         coalesce(partner_code, 'ALL') as partner_code,
         coalesce(trade_mode_code, 'ALL') as trade_mode_code,
-        coalesce(period, case when release_period_start = release_period_end then release_period_start end) as period,
+        month_period as period,
         flow,
         currency,
         release_id,
         received_at,
+        release_loaded_at,
         is_sample,
         -- a release can list one key twice (two 10-digit lines under one HS8): add them up
         sum(value) as value,
@@ -29,7 +32,7 @@ with monthly as (
         any_value(unit_2) as unit_2,
         min(source_row) as source_row
     from {{ ref('int_query_export_latest') }}
-    where product_code is not null and region_code is not null
+    where product_code is not null and region_code is not null and {{ months_to_rebuild('month_period') }}
     group by all
 ),
 
@@ -65,6 +68,7 @@ select
     d.release_id,
     d.source_row,
     d.received_at,
+    d.release_loaded_at,
     d.is_sample
 from one_currency as d
 left join {{ ref('cny_usd_rates') }} as r

@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='sync_all_columns', unique_key='period') }}
+-- depends_on: {{ ref('int_release_months') }}
 -- The trade fact: one row per region × product × partner × trade mode × month × flow, latest
 -- vintage (marts.fct_trade_monthly_history answers "as known on date D").
 -- Sum only within one region_level and one hs_level: provinces carry HS8 detail, cities HS-chapter
@@ -25,6 +27,8 @@ select
     d.release_id,
     d.source_row,
     d.received_at as known_since,
-    d.is_sample as is_sample_data
+    d.is_sample as is_sample_data,
+    d.release_loaded_at
 from {{ ref('int_trade_detail_month') }} as d
 left join {{ ref('dim_period') }} as p on d.period = p.period
+where {{ months_to_rebuild('d.period') }}

@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='sync_all_columns', unique_key='period') }}
+-- depends_on: {{ ref('int_release_months') }}
 -- Every vintage of every detail figure with the interval it was the latest known value:
 --   select … from marts.fct_trade_monthly_history
 --   where valid_from <= timestamp '2025-03-01' and (valid_to is null or valid_to > timestamp '2025-03-01')
@@ -10,14 +12,15 @@ with vintages as (
         product_code,
         coalesce(partner_code, 'ALL') as partner_code,
         coalesce(trade_mode_code, 'ALL') as trade_mode_code,
-        coalesce(period, case when release_period_start = release_period_end then release_period_start end) as period,
+        month_period as period,
         flow,
         currency as reported_currency,
         release_id,
         received_at,
+        release_loaded_at,
         sum(value) as value
     from {{ ref('stg_gacc__query_export_rows') }}
-    where product_code is not null and region_code is not null
+    where product_code is not null and region_code is not null and {{ months_to_rebuild('month_period') }}
     group by all
 )
 
@@ -37,6 +40,7 @@ select
     lead(received_at) over (
         partition by region_level, region_code, hs_level, product_code, partner_code, trade_mode_code, period, flow, reported_currency
         order by received_at, release_id
-    ) as valid_to
+    ) as valid_to,
+    release_loaded_at
 from vintages
 where period is not null

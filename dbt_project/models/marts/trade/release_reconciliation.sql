@@ -13,17 +13,7 @@
 -- A query export whose detail spans fewer than 10 HS chapters is a partial query (a product list),
 -- not a breakdown of the total: it is not reconciled. USD detail is not reconciled against CNY tables.
 with detail as (
-    select
-        release_id,
-        coalesce(period, case when release_period_start = release_period_end then release_period_start end) as period,
-        region_level,
-        region_code,
-        flow,
-        sum(value) as derived_cny,
-        count(distinct hs_chapter) as chapters
-    from {{ ref('stg_gacc__query_export_rows') }}
-    where currency = 'CNY' and region_code is not null and product_code is not null
-    group by all
+    select * from {{ ref('int_query_export_release_sums') }}
 ),
 
 published_month as (

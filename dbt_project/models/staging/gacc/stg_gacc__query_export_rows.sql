@@ -27,6 +27,9 @@ select
     r.release_id,
     r.source_row,
     r.period,
+    -- The month a row belongs to: its own month, or its release's when the file covers one month;
+    -- NULL for a multi-month total without a month column (it cannot be placed in a month).
+    coalesce(r.period, case when rel.period_start = rel.period_end then rel.period_start end) as month_period,
     rel.period_start as release_period_start,
     rel.period_end as release_period_end,
     r.flow,
@@ -56,6 +59,7 @@ select
     r.value,
     rel.is_sample,
     rel.received_at,
+    rel.loaded_at as release_loaded_at,
     r.partner_code is not null and p.gacc_code is null as is_unknown_partner,
     r.trade_mode_code is not null and m.trade_mode_code is null as is_unknown_trade_mode,
     r.registration_code is not null and coalesce(pr.region_code, ci.region_code) is null as is_unknown_registration
