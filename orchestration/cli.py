@@ -1,6 +1,9 @@
 """`trade`: the command line of the warehouse.
 
   trade run           discover → load → dbt build → publish, then print the summary (what `make run` does)
+  trade backfill --from YYYY-MM --to YYYY-MM
+                      the same for a range of months: loads their pending releases, recomputes them
+  trade rebuild       the same with every model rebuilt from raw (dbt --full-refresh)
   trade summary       print the summary of the published snapshot
   trade dagster-home  prepare and print the Dagster instance folder (used by `make dev`)
 
@@ -86,13 +89,40 @@ def release_dead_cli_runs(instance) -> list[tuple[str, str]]:
     return [(run.run_id, run.job_name) for run in dead]
 
 
-def run_pipeline(paths: WarehousePaths) -> bool:
-    """Run the three jobs in order; True when every step succeeded."""
+def _month_key(text: str) -> str:
+    """'2024-03' or '2024-03-01' → the partition key '2024-03-01'."""
+    from datetime import date
+
+    year, month = (int(part) for part in text.split("-")[:2])
+    return date(year, month, 1).isoformat()
+
+
+def _latest_loaded_month(paths: WarehousePaths) -> str | None:
+    import duckdb
+
+    if not paths.live_db.exists():
+        return None
+    with duckdb.connect(str(paths.live_db), read_only=True) as con:
+        tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'").fetchall()}
+        if "releases" not in tables:
+            return None
+        latest = con.execute("SELECT max(period_end) FROM raw.releases WHERE status IN ('loaded', 'superseded')").fetchone()[0]
+    return latest.isoformat() if latest else None
+
+
+def run_pipeline(
+    paths: WarehousePaths, months: tuple[str, str] | None = None, full_refresh: bool = False
+) -> bool:
+    """Run discover → load → build (+ publish) in order; True when every step succeeded.
+
+    months (first, last partition keys) widens the load and the build to that range (a backfill);
+    full_refresh rebuilds every incremental model from raw (a full rebuild)."""
     import dagster as dg
 
     from .definitions import defs
     from .ingest.assets import RELEASES_KEY
     from .jobs import build_marts_job, discover_releases_job, load_releases_job
+    from .partitions import monthly_release_partitions
     from .sensors import PARTITION_RANGE_END, PARTITION_RANGE_START, load_request_for
 
     instance = dg.DagsterInstance.get()
@@ -112,7 +142,7 @@ def run_pipeline(paths: WarehousePaths) -> bool:
         materialization = event.event_specific_data.materialization
         if materialization.asset_key == RELEASES_KEY:
             pending = list(materialization.metadata["pending_periods"].value)
-    request = load_request_for(pending, run_key=None)
+    request = load_request_for(pending + list(months or ()), run_key=None)
     if request is not None:
         load = defs.resolve_job_def(load_releases_job.name).execute_in_process(
             instance=instance, run_config=quiet, tags={**request.tags, **cli_tags}, raise_on_error=False
@@ -121,19 +151,28 @@ def run_pipeline(paths: WarehousePaths) -> bool:
               f"{'ok' if load.success else 'FAILED'} (run {load.run_id})")
         if not load.success:
             return False
+        build_range = (request.tags[PARTITION_RANGE_START], request.tags[PARTITION_RANGE_END])
     else:
         print("load_releases: nothing pending")
+        latest = _latest_loaded_month(paths) or monthly_release_partitions.get_last_partition_key()
+        build_range = (latest, latest)
+    if full_refresh:
+        keys = monthly_release_partitions.get_partition_keys()
+        build_range = (keys[0], keys[-1])
     # dbt's own progress lines go to a log file; the terminal keeps the summary readable.
     dbt_log = paths.warehouse_dir / "logs" / "dbt_build.log"
     dbt_log.parent.mkdir(parents=True, exist_ok=True)
+    build_config = {**quiet, "ops": {"trade_dbt_models": {"config": {"full_refresh": full_refresh}}}}
+    build_tags = {PARTITION_RANGE_START: build_range[0], PARTITION_RANGE_END: build_range[1], **cli_tags}
     with open(dbt_log, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
         build = defs.resolve_job_def(build_marts_job.name).execute_in_process(
-            instance=instance, run_config=quiet, tags=cli_tags, raise_on_error=False
+            instance=instance, run_config=build_config, tags=build_tags, raise_on_error=False
         )
     if not build.success:
         print("".join(dbt_log.read_text(encoding="utf-8").splitlines(keepends=True)[-40:]))
     print(f"dbt log: {dbt_log}")
-    print(f"build_marts (dbt build + publish): {'ok' if build.success else 'FAILED'} (run {build.run_id})")
+    kind = "full rebuild" if full_refresh else f"{build_range[0][:7]} … {build_range[1][:7]}"
+    print(f"build_marts (dbt build {kind} + publish): {'ok' if build.success else 'FAILED'} (run {build.run_id})")
     return build.success
 
 
@@ -141,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="trade", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the whole pipeline and print the summary")
+    backfill = sub.add_parser("backfill", help="load pending releases of a range of months and recompute those months")
+    backfill.add_argument("--from", dest="first", required=True, help="first month, YYYY-MM")
+    backfill.add_argument("--to", dest="last", required=True, help="last month, YYYY-MM")
+    sub.add_parser("rebuild", help="load what is pending, then rebuild every model from raw (dbt --full-refresh)")
     sub.add_parser("summary", help="print the summary of the published snapshot")
     sub.add_parser("dagster-home", help="prepare and print the Dagster instance folder")
     args = parser.parse_args(argv)
@@ -159,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     ensure_dagster_home(paths)
+    months = None
+    if args.command == "backfill":
+        months = (_month_key(args.first), _month_key(args.last))
+        if months[0] > months[1]:
+            print(f"--from {args.first} is after --to {args.last}", file=sys.stderr)
+            return 2
     written = seed_inbox_with_samples(paths)
     if written:
         kinds = ", ".join(f"{n} {kind}" for kind, n in written.items())
@@ -166,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
               "published totals, not official GACC figures.")
     print(f"inbox: {paths.inbox}\nwarehouse: {paths.warehouse_dir}")
     with exclusive_cli_run(paths):
-        succeeded = run_pipeline(paths)
+        succeeded = run_pipeline(paths, months=months, full_refresh=args.command == "rebuild")
     if not succeeded:
         print("The pipeline failed; see the log above (and `make dev` for the Dagster UI).", file=sys.stderr)
         return 1

@@ -3,13 +3,15 @@
 import dagster as dg
 
 from .ingest.assets import RAW_ROW_KEYS, RELEASES_KEY
+from .ingest.source_assets import FETCHED_KEY
 from .serve.assets import published_snapshot
 from .transform.dbt import trade_dbt_models
 
 discover_releases_job = dg.define_asset_job(
     "discover_releases",
-    selection=dg.AssetSelection.assets(RELEASES_KEY),
-    description="Archive new inbox files and register them (pending or quarantined).",
+    selection=dg.AssetSelection.assets(FETCHED_KEY, RELEASES_KEY),
+    description="Poll the release sources into the inbox, archive new inbox files and register them "
+    "(pending or quarantined).",
 )
 
 load_releases_job = dg.define_asset_job(

@@ -10,5 +10,6 @@ daily_release_poll = dg.ScheduleDefinition(
     cron_schedule="0 9 * * *",
     execution_timezone="Asia/Shanghai",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Scans the release sources daily at 09:00 Beijing time; the sensors take it from there.",
+    description="Polls the release sources and scans the inbox daily at 09:00 Beijing time; the sensors take it "
+    "from there.",
 )

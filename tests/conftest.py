@@ -53,8 +53,13 @@ class Warehouse(WarehousePaths):
     def marts_digest(self, db: Path | None = None) -> str:
         """A content hash of every mart, independent of row order, load timestamps and folder paths."""
         digest = hashlib.sha256()
-        for table in ("trade_by_region_month", "trade_by_region_year"):
+        for table in ("trade_by_region_month", "trade_by_region_year", "trade_by_product_year", "new_three_exports",
+                      "city_specialization", "release_reconciliation"):
             digest.update(repr(self.query(f"SELECT * FROM marts.{table} ORDER BY ALL", db=db)).encode())
+        # The fact without its load timestamps (a rerun loads the same releases later).
+        digest.update(repr(self.query(
+            "SELECT * EXCLUDE (known_since, release_loaded_at) FROM marts.fct_trade_monthly ORDER BY ALL", db=db
+        )).encode())
         digest.update(repr(self.query(
             "SELECT * EXCLUDE (known_from, known_until) FROM marts.trade_by_region_month_vintages ORDER BY ALL", db=db
         )).encode())

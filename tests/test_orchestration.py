@@ -31,14 +31,27 @@ def test_code_location_validates():
     assert "Validation successful" in result.stdout + result.stderr
 
 
+def test_production_instance_config_is_valid_and_keeps_one_writer():
+    """deploy/dagster.yaml loads through Dagster's own instance-config validation."""
+    from dagster._core.instance.config import dagster_instance_config
+
+    config, _ = dagster_instance_config(str(REPO_ROOT / "deploy"))
+    assert "postgres" in config["storage"]
+    assert config["concurrency"]["pools"]["default_limit"] == 1
+    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+
+
 def test_definitions_hold_the_whole_path_and_one_writer_pool():
     repo = defs.get_repository_def()
     keys = {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()}
     assert {"raw/releases", "raw/location_table_rows", "raw/city_table_rows", "raw/query_export_rows",
             "raw/preliminary_country_rows", "raw/comtrade_rows", "marts/trade_by_region_month",
             "marts/trade_by_region_year", "marts/releases", "published/trade_snapshot"} <= keys
-    # every asset writes the live file (dbt and publish included), so every one takes the writer pool
-    assert {assets_def.op.pool for assets_def in defs.assets} == {"duckdb_writer"}
+    # every asset that writes the live file (dbt and publish included) takes the writer pool; the
+    # source poller only writes files into the inbox and must not wait for a writer
+    pools = {assets_def.op.name: assets_def.op.pool for assets_def in defs.assets}
+    assert pools.pop("inbox__fetched_releases") is None
+    assert set(pools.values()) == {"duckdb_writer"}
     assert repo.get_schedule_def("daily_release_poll").job_name == discover_releases_job.name
     assert all(repo.asset_graph.get(key).partitions_def is not None for key in RAW_ROW_KEYS)
 
@@ -98,8 +111,17 @@ def test_schedule_sensor_chain_and_partition_range(warehouse):
     build_request = build_after_load_sensor(status_context)
     assert isinstance(build_request, dg.RunRequest)
     assert defs.resolve_sensor_def("build_after_load_sensor").job_name == build_marts_job.name
-    assert defs.resolve_job_def(build_marts_job.name).execute_in_process(instance=instance).success
+    # … of the same months.
+    assert (build_request.tags[PARTITION_RANGE_START], build_request.tags[PARTITION_RANGE_END]) == ("2024-01-01", "2024-03-01")
+    built = defs.resolve_job_def(build_marts_job.name).execute_in_process(instance=instance, tags=build_request.tags)
+    assert built.success
     assert warehouse.published_db.exists()
+    # The monthly dbt assets record the three months; the published snapshot is one asset.
+    from dagster import AssetKey
+
+    assert instance.get_materialized_partitions(AssetKey(["marts", "fct_trade_monthly"])) == {
+        "2024-01-01", "2024-02-01", "2024-03-01"
+    }
     materialized = instance.get_latest_materialization_event(RELEASES_KEY)
     assert materialized.asset_materialization.metadata["new_pending"].value == 3
 
@@ -142,3 +164,73 @@ def test_a_revised_release_supersedes_the_old_one_which_stays_queryable(warehous
         "WHERE region_code = '310000' AND period = DATE '2024-02-01' ORDER BY vintage_number"
     )
     assert vintages == [(1, original[0], False, False), (2, revised[0], True, True)]
+
+
+def test_inbox_sensor_requests_a_run_for_new_files_only(warehouse):
+    from orchestration.resources import WarehouseResource
+
+    RESOURCES = {"warehouse": WarehouseResource()}  # reads TRADE_INBOX, set by the fixture
+    folder = require_real()
+    sensor = defs.resolve_sensor_def("inbox_sensor")
+    context = dg.build_sensor_context(resources=RESOURCES)
+    assert sensor.evaluate_tick(context).run_requests == []  # empty inbox: nothing to do
+
+    warehouse.add(folder / "2024-01.csv")
+    tick = sensor.evaluate_tick(dg.build_sensor_context(resources=RESOURCES, cursor=context.cursor))
+    assert len(tick.run_requests) == 1 and tick.run_requests[0].job_name in (None, discover_releases_job.name)
+    first_key = tick.run_requests[0].run_key
+
+    # The same file again: nothing (the cursor has it).
+    again = sensor.evaluate_tick(dg.build_sensor_context(resources=RESOURCES, cursor=tick.cursor))
+    assert again.run_requests == []
+
+    # A second file: one request, for the new file only.
+    warehouse.add(folder / "2024-02.csv")
+    third = sensor.evaluate_tick(dg.build_sensor_context(resources=RESOURCES, cursor=again.cursor))
+    assert len(third.run_requests) == 1 and third.run_requests[0].run_key != first_key
+    assert "2024-02.csv" in third.run_requests[0].tags["trade/new_files"]
+    assert "2024-01.csv" not in third.run_requests[0].tags["trade/new_files"]
+    # A sidecar appearing beside a file is news too (it can change the file's verdict).
+    (warehouse.inbox / "2024-02.csv.json").write_text('{"flow": "both"}', encoding="utf-8")
+    fourth = sensor.evaluate_tick(dg.build_sensor_context(resources=RESOURCES, cursor=third.cursor))
+    assert len(fourth.run_requests) == 1
+
+
+def test_backfill_of_three_months_recomputes_them_and_rebuild_equals_incremental(warehouse):
+    """`trade backfill` over three months of the sample, then a later month, then a full rebuild:
+    the incremental marts equal the rebuilt ones, and the monthly assets know their partitions."""
+    from orchestration.cli import ensure_dagster_home, run_pipeline
+    from orchestration.config import warehouse_paths
+    from orchestration.samples import write_sample_releases
+
+    write_sample_releases(warehouse.inbox, "2024-01", "2024-03")
+    paths = warehouse_paths()
+    ensure_dagster_home(paths)
+    assert run_pipeline(paths, months=("2024-01-01", "2024-03-01"))
+    instance = dg.DagsterInstance.get()
+    from dagster import AssetKey
+
+    fact = AssetKey(["marts", "fct_trade_monthly"])
+    assert instance.get_materialized_partitions(fact) == {"2024-01-01", "2024-02-01", "2024-03-01"}
+    three_months = warehouse.query("SELECT count(DISTINCT period) FROM marts.fct_trade_monthly")[0][0]
+    assert three_months == 3
+    # Every dbt table's materialization carries rows, releases, months, a total in 亿元 and a preview.
+    metadata = instance.get_latest_materialization_event(AssetKey(["marts", "fct_trade_monthly"])).asset_materialization.metadata
+    assert metadata["dagster/row_count"].value == warehouse.query("SELECT count(*) FROM marts.fct_trade_monthly")[0][0]
+    assert metadata["releases"].value > 0 and metadata["periods_covered"].value == "2024-01-01 … 2024-03-01"
+    assert metadata["sum_value_cny_100m"].value > 0 and "| region_level |" in metadata["preview"].value
+
+    # April arrives: only April is loaded and built; the earlier months stay as they were.
+    write_sample_releases(warehouse.inbox, "2024-04", "2024-04")
+    before = warehouse.query("SELECT release_loaded_at FROM marts.fct_trade_monthly WHERE period = DATE '2024-01-01' LIMIT 1")
+    assert run_pipeline(paths)
+    assert "2024-04-01" in instance.get_materialized_partitions(fact)
+    assert warehouse.query("SELECT count(DISTINCT period) FROM marts.fct_trade_monthly")[0][0] == 4
+    assert warehouse.query(
+        "SELECT release_loaded_at FROM marts.fct_trade_monthly WHERE period = DATE '2024-01-01' LIMIT 1"
+    ) == before
+    incremental = warehouse.marts_digest()
+
+    # The full-rebuild path gives the same marts.
+    assert run_pipeline(paths, full_refresh=True)
+    assert warehouse.marts_digest() == incremental
