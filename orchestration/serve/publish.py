@@ -4,6 +4,11 @@ Analysts never open the live file (DuckDB allows one writer and no reader beside
 After a good run the live file is checkpointed (so everything is in the main file, no WAL),
 copied under a temporary name in published/, then swapped in by an atomic rename: a reader
 holding the previous snapshot keeps reading it undisturbed, a new reader gets the new one.
+
+Each contract mart is also written as Parquet, one file per mart named after it, into a new
+folder parquet-versions/<build>/; the link published/parquet is then swapped to it atomically,
+so a reader sees one complete set of files, never a mix of two builds. The previous set stays
+(readers may hold it open) until the next publish.
 """
 
 from __future__ import annotations
@@ -33,12 +38,38 @@ PUBLISHED_MARTS = (
 )
 
 
+KEEP_PARQUET_VERSIONS = 2
+
+
 @dataclass(frozen=True)
 class PublishResult:
     snapshot: Path
     manifest: Path
     row_counts: dict[str, int]
     releases_loaded: int
+    parquet_dir: Path
+
+
+def _write_parquet(con: duckdb.DuckDBPyConnection, published_dir: Path, build: str) -> Path:
+    versions = published_dir / "parquet-versions"
+    target = versions / build
+    partial = versions / f".{build}.partial"
+    for leftover in versions.glob(".*.partial") if versions.exists() else ():
+        shutil.rmtree(leftover, ignore_errors=True)  # a killed publish's half-written set
+    partial.mkdir(parents=True)
+    for mart in PUBLISHED_MARTS:
+        con.execute(f"COPY (SELECT * FROM marts.{mart}) TO '{partial / (mart + '.parquet')}' (FORMAT parquet)")
+    os.replace(partial, target)
+    link = published_dir / "parquet"
+    if link.exists() and not link.is_symlink():
+        shutil.rmtree(link)  # a plain folder from an older layout
+    new_link = published_dir / f".parquet.{os.getpid()}.partial"
+    new_link.unlink(missing_ok=True)
+    new_link.symlink_to(Path("parquet-versions") / build, target_is_directory=True)
+    os.replace(new_link, link)  # atomic: the old link or the new one, never none
+    for old in sorted(p for p in versions.iterdir() if not p.name.startswith("."))[:-KEEP_PARQUET_VERSIONS]:
+        shutil.rmtree(old, ignore_errors=True)
+    return link
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -50,6 +81,8 @@ def _atomic_write_text(path: Path, text: str) -> None:
 def publish_snapshot(live_db: Path, published_dir: Path) -> PublishResult:
     published_dir.mkdir(parents=True, exist_ok=True)
     remove_partial_copies(published_dir)
+    published_at = datetime.now(timezone.utc)
+    build = published_at.strftime("%Y%m%dT%H%M%S%fZ")
     con = duckdb.connect(str(live_db))
     try:
         con.execute("CHECKPOINT")
@@ -63,6 +96,11 @@ def publish_snapshot(live_db: Path, published_dir: Path) -> PublishResult:
         release_ids = [r for (r,) in con.execute(
             "SELECT release_id FROM marts.releases WHERE status = 'loaded' ORDER BY release_id"
         ).fetchall()]
+        latest_period, is_sample = con.execute(
+            "SELECT max(period), bool_or(is_sample_data) FROM marts.trade_by_region_month"
+        ).fetchone()
+        # Written from the live file in this process, before the copy: the same data as the snapshot.
+        parquet_dir = _write_parquet(con, published_dir, build)
     finally:
         con.close()
 
@@ -78,13 +116,17 @@ def publish_snapshot(live_db: Path, published_dir: Path) -> PublishResult:
         manifest,
         json.dumps(
             {
-                "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "published_at": published_at.isoformat(timespec="seconds"),
+                "build": build,
                 "snapshot": snapshot.name,
+                "latest_period": latest_period.isoformat() if latest_period else None,
+                "is_sample_data": bool(is_sample),
                 "row_counts": row_counts,
+                "parquet": {m: f"parquet/{m}.parquet" for m in PUBLISHED_MARTS},
                 "loaded_release_ids": release_ids,
             },
             indent=2,
             ensure_ascii=False,
         ),
     )
-    return PublishResult(snapshot, manifest, row_counts, len(release_ids))
+    return PublishResult(snapshot, manifest, row_counts, len(release_ids), parquet_dir)
