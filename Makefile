@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DBT := ../$(BIN)/dbt
 
-.PHONY: run test dev manifest install summary clean-warehouse
+.PHONY: run test dev manifest install summary sql docs clean-warehouse
 
 # Create the venv if missing and install the pinned set (requirements.lock holds the whole resolved tree).
 $(STAMP): pyproject.toml requirements.lock
@@ -33,6 +33,14 @@ dev: manifest
 
 summary: install
 	$(BIN)/trade summary
+
+## A read-only SQL shell on the published snapshot (statements end with ;).
+sql: install
+	$(BIN)/trade sql
+
+## The dbt docs site, offline, in warehouse/published/docs/index.html.
+docs: manifest
+	$(BIN)/trade docs
 
 ## Delete the built warehouse (inbox, landing archive and snapshot included) under warehouse/.
 clean-warehouse:

@@ -5,6 +5,9 @@
                       the same for a range of months: loads their pending releases, recomputes them
   trade rebuild       the same with every model rebuilt from raw (dbt --full-refresh)
   trade summary       print the summary of the published snapshot
+  trade query "SQL"   one query on the published snapshot, printed as a table (--csv for CSV)
+  trade sql           an interactive read-only SQL shell on the published snapshot
+  trade docs          the dbt docs site, offline, in published/docs/index.html (what `make docs` does)
   trade dagster-home  prepare and print the Dagster instance folder (used by `make dev`)
 
 The steps run as the same Dagster jobs the schedule and sensors launch, in this process, recorded
@@ -185,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--to", dest="last", required=True, help="last month, YYYY-MM")
     sub.add_parser("rebuild", help="load what is pending, then rebuild every model from raw (dbt --full-refresh)")
     sub.add_parser("summary", help="print the summary of the published snapshot")
+    query = sub.add_parser("query", help="run one SQL query on the published snapshot (read-only) and print the result")
+    query.add_argument("sql", help='e.g. "SELECT * FROM marts.trade_by_region_year LIMIT 5"')
+    query.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    sub.add_parser("sql", help="an interactive read-only SQL shell on the published snapshot (statements end with ;)")
+    sub.add_parser("docs", help="build the dbt docs site (offline) into published/docs/index.html")
     sub.add_parser("dagster-home", help="prepare and print the Dagster instance folder")
     args = parser.parse_args(argv)
 
@@ -192,6 +200,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dagster-home":
         print(ensure_dagster_home(paths))
         return 0
+    if args.command == "docs":
+        from .serve.docs import build_dbt_docs
+
+        print(f"dbt docs: {build_dbt_docs(paths)}")
+        return 0
+    if args.command in ("query", "sql"):
+        from .serve.sql import interactive_shell, run_query
+
+        if not paths.published_db.exists():
+            print(f"no published snapshot at {paths.published_db}; run `make run` first", file=sys.stderr)
+            return 1
+        if args.command == "query":
+            return run_query(paths.published_db, args.sql, as_csv=args.csv)
+        return interactive_shell(paths.published_db)
     if args.command == "summary":
         from .serve.summary import summary_text
 
