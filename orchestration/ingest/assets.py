@@ -2,13 +2,15 @@
 
 
 import warnings
-from datetime import date
 
 import dagster as dg
 
-from ..partitions import monthly_release_partitions
+from ..checks import RAW_CHECK_SPECS, raw_check_results
+from ..partitions import last_month_of_window, monthly_release_partitions
 from ..resources import WRITER_POOL, WarehouseResource
 from .formats import ALL_RAW_TABLES
+from .source_assets import FETCHED_KEY
+from .raw_store import withdraw_release
 from .steps import load_pending, register_inbox
 
 RELEASES_KEY = dg.AssetKey(["raw", "releases"])
@@ -35,6 +37,7 @@ def _markdown_list(items: list[tuple[str, str]], limit: int = 20) -> str:
 
 @dg.asset(
     key=RELEASES_KEY,
+    deps=[FETCHED_KEY],  # after the sources have written their new files into the inbox
     group_name="ingest",
     pool=WRITER_POOL,
     kinds={"duckdb", "python"},
@@ -82,13 +85,13 @@ def release_registry(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     partitions_def=monthly_release_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=False,
+    # Judged on the run's months after loading (orchestration/checks.py); a failed blocking check fails the run.
+    check_specs=RAW_CHECK_SPECS,
 )
 def raw_release_rows(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Loads the pending releases of the selected months (by their last month), one transaction each."""
     window = context.partition_time_window
-    first, last = window.start.date(), window.end.date()
-    # The window's end is exclusive: the last partition is the month before it.
-    last_month = date(last.year - (last.month == 1), (last.month - 2) % 12 + 1, 1)
+    first, last_month = window.start.date(), last_month_of_window(window)
     with warehouse.connect() as con:
         result = load_pending(con, first, last_month)
         counts = {
@@ -99,6 +102,14 @@ def raw_release_rows(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             ).fetchone()
             for table in ALL_RAW_TABLES
         }
+        check_results, blocking_failures = raw_check_results(context, con, first, last_month)
+        # A blocking failure takes the releases it names that this run loaded back out (quarantined,
+        # rows removed), so no later build can pick them up; the run still fails and alerts.
+        for failure in blocking_failures:
+            for release_id, name, _ in result.loaded:
+                if name in failure.files:
+                    withdraw_release(con, release_id, f"failed check {failure.check_name}: {failure.description}")
+                    context.log.error(f"release {name} withdrawn and quarantined: failed check {failure.check_name}")
     for name, reason in result.quarantined:
         context.log.warning(f"quarantined {name}: {reason}")
     loaded_md = "\n".join(f"- `{rid}` {name}: {n} rows" for rid, name, n in result.loaded[:20]) or "none"
@@ -117,3 +128,4 @@ def raw_release_rows(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                 "quarantined": dg.MetadataValue.md(_markdown_list(result.quarantined)),
             },
         )
+    yield from check_results

@@ -324,3 +324,28 @@ def quarantine_release(con: duckdb.DuckDBPyConnection, release_id: str, rejectio
         "UPDATE raw.releases SET status = 'quarantined', error = ? WHERE release_id = ?",
         [rejection.message, release_id],
     )
+
+
+def withdraw_release(con: duckdb.DuckDBPyConnection, release_id: str, reason: str) -> int:
+    """Take a loaded release back out after a blocking check failed on it: its rows leave raw, it is
+    quarantined with the reason, and a vintage it had superseded is current again — in one
+    transaction. The original bytes stay in landing/; a corrected file is a new release."""
+    raw_table = con.execute("SELECT raw_table FROM raw.releases WHERE release_id = ?", [release_id]).fetchone()[0]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        removed = 0
+        if raw_table:
+            removed = con.execute(f"DELETE FROM raw.{raw_table} WHERE release_id = ?", [release_id]).fetchone()[0]
+        con.execute(
+            "UPDATE raw.releases SET status = 'loaded', superseded_by = NULL WHERE superseded_by = ? AND status = 'superseded'",
+            [release_id],
+        )
+        con.execute(
+            "UPDATE raw.releases SET status = 'quarantined', error = ?, row_count = 0 WHERE release_id = ?",
+            [reason, release_id],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return removed
