@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(summary_text(paths.published_db))
     print(f"\nPublished snapshot: {paths.published_db}")
+    print(f"Report card: {paths.published_dir / 'report' / 'index.html'}")
     return 0
 
 

@@ -51,6 +51,7 @@ def test_definitions_hold_the_whole_path_and_one_writer_pool():
     # source poller only writes files into the inbox and must not wait for a writer
     pools = {assets_def.op.name: assets_def.op.pool for assets_def in defs.assets}
     assert pools.pop("inbox__fetched_releases") is None
+    assert pools.pop("published__report_card") is None  # reads the published snapshot only
     assert set(pools.values()) == {"duckdb_writer"}
     assert repo.get_schedule_def("daily_release_poll").job_name == discover_releases_job.name
     assert all(repo.asset_graph.get(key).partitions_def is not None for key in RAW_ROW_KEYS)
