@@ -101,6 +101,13 @@ def test_schedule_sensor_chain_and_partition_range(warehouse):
     ranged = load.execute_in_process(instance=instance, tags=request.tags)
     assert ranged.success
     assert warehouse.query("SELECT count(*) FROM raw.releases WHERE status = 'loaded'", db=warehouse.live_db)[0][0] == 3
+    # The raw asset says which releases fed it, what they add up to, and shows a few rows.
+    raw_metadata = instance.get_latest_materialization_event(
+        dg.AssetKey(["raw", "location_table_rows"])
+    ).asset_materialization.metadata
+    assert "2024-01.csv" in raw_metadata["loaded"].value and "2024-03.csv" in raw_metadata["loaded"].value
+    assert raw_metadata["releases_loaded_this_run"].value == 2  # February came in its own run
+    assert raw_metadata["total_100m_cny"].value > 0 and "| release_id |" in raw_metadata["preview"].value
 
     # A successful load asks for the build.
     status_context = dg.build_run_status_sensor_context(

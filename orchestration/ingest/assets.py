@@ -10,11 +10,18 @@ from ..partitions import last_month_of_window, monthly_release_partitions
 from ..resources import WRITER_POOL, WarehouseResource
 from .formats import ALL_RAW_TABLES
 from .source_assets import FETCHED_KEY
+from ..transform.metadata import markdown_table
 from .raw_store import withdraw_release
 from .steps import load_pending, register_inbox
 
 RELEASES_KEY = dg.AssetKey(["raw", "releases"])
 RAW_ROW_KEYS = [dg.AssetKey(["raw", table.name]) for table in ALL_RAW_TABLES]
+# A yuan figure per raw table that says at a glance what a load brought (亿元 in the metadata):
+# China's trade in the location tables' months, the CNY detail of the query exports.
+RAW_TABLE_TOTALS = {
+    "location_table_rows": "sum(r.total_month_cny) FILTER (WHERE r.row_kind = 'nation')",
+    "query_export_rows": "sum(r.value) FILTER (WHERE r.currency = 'CNY')",
+}
 RAW_TABLE_DESCRIPTIONS = {
     "location_table_rows": "GACC monthly location table (进出口商品收发货人所在地总值表), yuan.",
     "city_table_rows": "GACC district city tables, year-to-date, yuan.",
@@ -96,12 +103,28 @@ def raw_release_rows(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         result = load_pending(con, first, last_month)
         counts = {
             table.name: con.execute(
-                f"SELECT count(*), count(DISTINCT r.release_id) FROM raw.{table.name} AS r "
+                f"SELECT count(*), count(DISTINCT r.release_id), {RAW_TABLE_TOTALS.get(table.name, 'NULL')} "
+                f"FROM raw.{table.name} AS r "
                 "JOIN raw.releases AS rel ON r.release_id = rel.release_id WHERE rel.period_end BETWEEN ? AND ?",
                 [first, last_month],
             ).fetchone()
             for table in ALL_RAW_TABLES
         }
+        # Which release fed which raw table (the registry's raw_table), and a few of its rows.
+        loaded_ids = [release_id for release_id, _, _ in result.loaded]
+        fed = {
+            table.name: con.execute(
+                "SELECT release_id, file_name, row_count FROM raw.releases "
+                "WHERE raw_table = ? AND release_id IN (SELECT unnest(?)) ORDER BY file_name",
+                [table.name, loaded_ids],
+            ).fetchall()
+            for table in ALL_RAW_TABLES
+        }
+        previews = {}
+        for table in ALL_RAW_TABLES:
+            if fed[table.name]:
+                cursor = con.execute(f"SELECT * FROM raw.{table.name} WHERE release_id = ? LIMIT 5", [fed[table.name][0][0]])
+                previews[table.name] = markdown_table([d[0] for d in cursor.description][:8], [r[:8] for r in cursor.fetchall()])
         check_results, blocking_failures = raw_check_results(context, con, first, last_month)
         # A blocking failure takes the releases it names that this run loaded back out (quarantined,
         # rows removed), so no later build can pick them up; the run still fails and alerts.
@@ -112,20 +135,25 @@ def raw_release_rows(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                     context.log.error(f"release {name} withdrawn and quarantined: failed check {failure.check_name}")
     for name, reason in result.quarantined:
         context.log.warning(f"quarantined {name}: {reason}")
-    loaded_md = "\n".join(f"- `{rid}` {name}: {n} rows" for rid, name, n in result.loaded[:20]) or "none"
     for table in ALL_RAW_TABLES:
-        rows, releases = counts[table.name]
-        yield dg.MaterializeResult(
-            asset_key=dg.AssetKey(["raw", table.name]),
-            metadata={
-                "months": f"{first:%Y-%m} … {last_month:%Y-%m}",
-                "dagster/row_count": rows,
-                "releases_in_months": releases,
-                "releases_loaded_this_run": len(result.loaded),
-                "releases_quarantined_this_run": len(result.quarantined),
-                "rows_rejected_this_run": result.rejected_rows,
-                "loaded": dg.MetadataValue.md(loaded_md),
-                "quarantined": dg.MetadataValue.md(_markdown_list(result.quarantined)),
-            },
-        )
+        rows, releases, total = counts[table.name]
+        loaded_here = fed[table.name]
+        metadata = {
+            "months": f"{first:%Y-%m} … {last_month:%Y-%m}",
+            "dagster/row_count": rows,
+            "releases_in_months": releases,
+            "releases_loaded_this_run": len(loaded_here),
+            "releases_quarantined_this_run": len(result.quarantined),
+            "rows_rejected_this_run": result.rejected_rows,
+            "loaded": dg.MetadataValue.md(
+                "\n".join(f"- `{rid}` {name}: {n} rows" for rid, name, n in loaded_here[:20])
+                + (f"\n- … and {len(loaded_here) - 20} more" if len(loaded_here) > 20 else "") or "none"
+            ),
+            "quarantined": dg.MetadataValue.md(_markdown_list(result.quarantined)),
+        }
+        if total is not None:
+            metadata["total_100m_cny"] = round(float(total) / 1e8, 1)
+        if table.name in previews:
+            metadata["preview"] = dg.MetadataValue.md(previews[table.name])
+        yield dg.MaterializeResult(asset_key=dg.AssetKey(["raw", table.name]), metadata=metadata)
     yield from check_results

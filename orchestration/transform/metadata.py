@@ -13,7 +13,7 @@ TOTAL_COLUMNS = ("total_cny", "exports_cny", "value_cny", "published_cny")
 PERIOD_COLUMNS = ("period", "year")
 
 
-def _markdown_table(columns: list[str], rows: list[tuple]) -> str:
+def markdown_table(columns: list[str], rows: list[tuple]) -> str:
     def cell(value: Any) -> str:
         text = "" if value is None else str(value)
         return text.replace("|", "\\|")[:40]
@@ -53,5 +53,5 @@ def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> d
             metadata[f"sum_{total}_100m"] = round(float(value) / 1e8, 1)
     shown = columns[:8]
     rows = con.execute(f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in shown)} FROM {relation} LIMIT {PREVIEW_ROWS}").fetchall()
-    metadata["preview"] = _markdown_table(shown, rows)
+    metadata["preview"] = markdown_table(shown, rows)
     return metadata
