@@ -47,7 +47,7 @@ from urllib.parse import urljoin, urlsplit
 
 import dagster as dg
 
-from .landing import IGNORED_NAMES
+from .landing import IGNORED_NAMES, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -354,14 +354,6 @@ def _state_entry(file_name: str, sha256: str) -> dict[str, str]:
     return {"file_name": file_name, "sha256": sha256, "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _partial_path(target: Path) -> Path:
     # A dot-file beside the target: invisible to the inbox scanner, and on the same file system,
     # so the final os.replace is atomic. landing.remove_partial_copies() matches ".*.partial".
@@ -486,7 +478,7 @@ class HttpReleaseSource(dg.ConfigurableResource):
                 continue
             if target.exists():
                 # Put there by an earlier run whose state was lost, or by hand: the same edition.
-                state[link.url] = _state_entry(name, _sha256_of(target))
+                state[link.url] = _state_entry(name, sha256_of(target))
                 write_state(state_file, state)
                 report.skipped += 1
                 continue
@@ -714,7 +706,7 @@ class LocalFolderSource(dg.ConfigurableResource):
             target = inbox / source.name
             key = source.as_uri()
             try:
-                sha = _sha256_of(source)
+                sha = sha256_of(source)
                 if target.exists() or state.get(key, {}).get("sha256") == sha:
                     report.skipped += 1
                     continue
@@ -723,7 +715,7 @@ class LocalFolderSource(dg.ConfigurableResource):
                     shutil.copyfile(source, partial)
                     with open(partial, "rb+") as f:
                         os.fsync(f.fileno())
-                    if _sha256_of(partial) != sha:
+                    if sha256_of(partial) != sha:
                         raise OSError("the file changed while it was being copied; it will be retried")
                     os.replace(partial, target)
                 finally:
