@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,16 @@ from .config import WarehousePaths, warehouse_paths
 # Every asset that opens the live file shares this pool; the instance limits it to one slot
 # (DuckDB allows one writer process and no reader beside it).
 WRITER_POOL = "duckdb_writer"
+
+
+def writer_settings() -> dict[str, str]:
+    """DuckDB settings of the writing connection. The memory limit bounds what a load of a
+    multi-gigabyte export holds (DuckDB spills beyond it to <warehouse>/trade.duckdb.tmp), so one run
+    fits beside Dagster on a small machine; TRADE_DUCKDB_MEMORY_LIMIT overrides it (e.g. 4GB)."""
+    return {"memory_limit": os.environ.get("TRADE_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT}
+
+
+DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -35,7 +46,7 @@ class WarehouseResource(dg.ConfigurableResource):
         """A read-write connection to the live file, always closed (dbt needs the lock next)."""
         paths = self.paths()
         paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(paths.live_db))
+        con = duckdb.connect(str(paths.live_db), config=writer_settings())
         try:
             yield con
         finally:

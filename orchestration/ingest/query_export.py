@@ -47,12 +47,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
 from .errors import ReleaseRejected
 from .periods import Period, period_from_file_name
+from .query_export_bulk import BulkLayout, bulk_insert
 from .release import ParseContext, ParsedRelease, RawColumn, RawTable, RejectedRow, is_sample_release
 from .text import decode_text, parse_number
 
@@ -840,4 +841,44 @@ def parse_query_export(path: Path, file_name: str, context: ParseContext) -> Par
     )
     reader = _Reader(file_name, layout, flow, today_month, stated_period, release)
     release.rows = _rows(Path(path), encoding, header_line, reader)
+    data_offset = _offset_after_line(head, header_line)
+    if data_offset is not None:
+        bulk_layout = BulkLayout(
+            n_columns=len(layout.headers),
+            index=layout.index,
+            value_index=layout.value_index,
+            named=layout.n_named,
+            encoding=encoding,
+            data_offset=data_offset,
+            first_data_line=header_line + 1,
+            flow=flow,
+            currency=currency,
+            latest_month=_month_date(today_month),
+            stated_first=stated_period.start if stated_period else None,
+            stated_last=stated_period.end if stated_period else None,
+        )
+        release.bulk_load = partial(_bulk_load, path=Path(path), layout=bulk_layout, release=release)
     return release
+
+
+def _offset_after_line(head: bytes, line: int) -> int | None:
+    """The byte where line `line + 1` starts, when the head holds it."""
+    offset = 0
+    for _ in range(line):
+        found = head.find(b"\n", offset)
+        if found < 0:
+            return None
+        offset = found + 1
+    return offset
+
+
+def _bulk_load(con, release_id: str, *, path: Path, layout: BulkLayout, release: ParsedRelease) -> int:
+    """The rows through DuckDB's own CSV reader (query_export_bulk), when the file is plainly clean;
+    BulkDeclined hands it back to the streaming reader. Sets what the stream would have set."""
+    columns = [(c.name, c.sql_type) for c in RAW_TABLE.columns]
+    result = bulk_insert(con, release_id, path, layout, RAW_TABLE.name, columns)
+    if result.first_month is not None:
+        release.observed_period, note = _span(_month_number(result.first_month), _month_number(result.last_month))
+        if note:
+            release.notes.append(note)
+    return result.rows

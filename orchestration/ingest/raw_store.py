@@ -14,7 +14,8 @@ Rules kept here, in one place:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from itertools import islice
@@ -24,7 +25,10 @@ import pandas as pd
 
 from .errors import ReleaseRejected
 from .landing import LandedFile
+from .query_export_bulk import BulkDeclined, rows_in_any_order
 from .release import ParsedRelease, RawTable
+
+log = logging.getLogger(__name__)
 
 # Formats whose every release is a complete table for its period: a newer file replaces an older one.
 COMPLETE_TABLE_FORMATS = ("gacc_location_table", "gacc_city_table", "gacc_preliminary_country")
@@ -251,15 +255,32 @@ def _insert_rows(con: duckdb.DuckDBPyConnection, release_id: str, parsed: Parsed
 def load_release(con: duckdb.DuckDBPyConnection, release_id: str, parsed: ParsedRelease) -> int:
     """Insert a parsed release's rows and mark it loaded, all in one transaction. Returns rows loaded.
 
+    A format's bulk loader goes first when it has one; if it declines the file (not plainly clean),
+    that attempt is rolled back and the rows are streamed one by one, which names what is wrong.
     A ReleaseRejected raised while the rows stream in (a streamed file broken halfway) rolls the
     whole release back and propagates, so the caller can quarantine it."""
     ensure_raw_schema(con, [parsed.raw_table])
+    if parsed.bulk_load is not None:
+        try:
+            with rows_in_any_order(con):
+                return _load_in_one_transaction(con, release_id, parsed, parsed.bulk_load)
+        except BulkDeclined as why:
+            log.info("%s: read row by row (the bulk reader declined: %s)", parsed.file_name, why)
+    return _load_in_one_transaction(con, release_id, parsed, lambda con, rid: _insert_rows(con, rid, parsed))
+
+
+def _load_in_one_transaction(
+    con: duckdb.DuckDBPyConnection,
+    release_id: str,
+    parsed: ParsedRelease,
+    insert_rows: Callable[[duckdb.DuckDBPyConnection, str], int],
+) -> int:
     con.execute("BEGIN TRANSACTION")
     try:
         # An interrupted attempt cannot have committed rows, but a rerun must be idempotent anyway.
         con.execute(f"DELETE FROM raw.{parsed.raw_table.name} WHERE release_id = ?", [release_id])
         con.execute("DELETE FROM raw.rejected_rows WHERE release_id = ?", [release_id])
-        count = _insert_rows(con, release_id, parsed)
+        count = insert_rows(con, release_id)
         if count == 0:
             raise ReleaseRejected(parsed.file_name, "no data rows could be loaded from the file")
         rejected = parsed.rejected_rows

@@ -15,7 +15,7 @@ the loader then rolls the release back and quarantines it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -84,6 +84,10 @@ class ParsedRelease:
     # What tells apart two complete tables of the same format, scope and period (the province of a
     # district city table): a newer file supersedes an older one only when this matches too.
     variant: str = ""
+    # A faster way to load the rows than iterating `rows`, for files it can vouch for: called inside
+    # the release's transaction as bulk_load(con, release_id) → rows inserted, or raising
+    # query_export_bulk.BulkDeclined, after which the loader rolls back and iterates `rows`.
+    bulk_load: Callable[[Any, str], int] | None = None
 
 
 def is_sample_release(file_name: str, texts: Iterable[str]) -> bool:

@@ -22,6 +22,7 @@ from .consistency import check_ytd_does_not_decrease
 from .errors import ReleaseRejected
 from .formats import ALL_RAW_TABLES, parse_release
 from .landing import LandedFile, inbox_files, land_file, remove_partial_copies
+from .query_export_bulk import remove_leftovers
 from .release import ParseContext, ParsedRelease, read_sidecar
 
 
@@ -110,6 +111,7 @@ def load_pending(
 ) -> LoadResult:
     """Load pending releases whose last month lies in [first_period, last_period] (all when None)."""
     raw_store.ensure_raw_schema(con, ALL_RAW_TABLES)
+    remove_leftovers(con)  # chunk files of a bulk load that was killed
     result = LoadResult()
     for entry in raw_store.pending_releases(con):
         if first_period and entry.period_end < first_period:
