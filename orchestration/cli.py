@@ -18,12 +18,30 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import fcntl
 import os
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from .config import WarehousePaths, warehouse_paths
+from .config import WarehousePaths, WarehouseUnwritable, check_warehouse_writable, warehouse_paths
+
+# Exit status when the warehouse cannot be written (1 is any other failed run).
+EXIT_UNWRITABLE = 2
+# OS errors that mean "no room or no right to write", wherever they come from.
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS})
+PERMISSION_ERRNOS = frozenset({errno.EACCES, errno.EPERM})
+# The same, as DuckDB, SQLite, dbt and Dagster pass the OS's words on inside their own messages.
+_NO_ROOM = re.compile(
+    r"No space left on device|File too large|Disk quota exceeded|Read-only file system"
+    r"|database or disk is full|attempt to write a readonly database",
+    re.IGNORECASE,
+)
+_NO_PERMISSION = re.compile(r"Permission denied|Operation not permitted", re.IGNORECASE)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_EXCEPTION_CLASS = re.compile(r"^(?:[\w.]+\.)?_?\w+(?:Exception|Error): ")  # '_duckdb.IOException: '
 
 # Instance settings: one slot for the writers' pool (DuckDB allows a single writer process).
 DAGSTER_YAML = """\
@@ -113,13 +131,72 @@ def _latest_loaded_month(paths: WarehousePaths) -> str | None:
     return latest.isoformat() if latest else None
 
 
+def _inside(path: object, folder: Path) -> bool:
+    return isinstance(path, (str, os.PathLike)) and Path(os.path.abspath(path)).is_relative_to(folder)
+
+
+def storage_failure_in_text(text: str, warehouse_dir: Path) -> str | None:
+    """The line of an error text (or log) that says a write failed for want of room or permission:
+    disk full, file too large, read-only, or a permission denied on a file of the warehouse. A line
+    naming a file of the warehouse comes first (a full disk also fails log writes elsewhere)."""
+    found = [
+        _EXCEPTION_CLASS.sub("", line.strip())
+        for line in _ANSI.sub("", text).splitlines()
+        if _NO_ROOM.search(line) or (_NO_PERMISSION.search(line) and str(warehouse_dir) in line)
+    ]
+    return next((line for line in found if str(warehouse_dir) in line), found[0] if found else None)
+
+
+def storage_failure_of(error: BaseException | None, warehouse_dir: Path) -> str | None:
+    """Why an exception (or one it was raised from or while handling) is a failed write, or None."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, WarehouseUnwritable):
+            return error.reason
+        if isinstance(error, OSError) and (
+            error.errno in WRITE_ERRNOS or (error.errno in PERMISSION_ERRNOS and _inside(error.filename, warehouse_dir))
+        ):
+            return f"{error.strerror}: {error.filename}" if error.filename else str(error.strerror or error)
+        reason = storage_failure_in_text(str(error), warehouse_dir)
+        if reason:
+            return reason
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _failure_messages(result) -> Iterator[str]:
+    """Every error message a Dagster run recorded (a step's error, what caused it, what it interrupted)."""
+    for event in result.all_events:
+        pending = [getattr(event.event_specific_data, "error", None)]
+        while pending:
+            error = pending.pop()
+            if error is None:
+                continue
+            yield error.message
+            pending += [error.cause, error.context]
+
+
+def _stop_if_unwritable(paths: WarehousePaths, result, log: Path | None = None) -> None:
+    """A job that failed because a write failed (disk full, read-only) stops the whole command with
+    that reason, said once, instead of "see the log above". The step's own transaction kept the
+    warehouse consistent; what was not written is still pending and loads on the next run."""
+    texts = list(_failure_messages(result))
+    if log is not None and log.exists():
+        texts.append(log.read_text(encoding="utf-8", errors="replace"))
+    reason = storage_failure_in_text("\n".join(texts), paths.warehouse_dir)
+    if reason:
+        raise WarehouseUnwritable(paths.warehouse_dir, reason)
+
+
 def run_pipeline(
     paths: WarehousePaths, months: tuple[str, str] | None = None, full_refresh: bool = False
 ) -> bool:
     """Run discover → load → build (+ publish) in order; True when every step succeeded.
 
     months (first, last partition keys) widens the load and the build to that range (a backfill);
-    full_refresh rebuilds every incremental model from raw (a full rebuild)."""
+    full_refresh rebuilds every incremental model from raw (a full rebuild). Raises
+    WarehouseUnwritable when a step failed because the warehouse could not be written."""
     import dagster as dg
 
     from .definitions import defs
@@ -139,6 +216,7 @@ def run_pipeline(
     )
     print(f"discover_releases: {'ok' if discover.success else 'FAILED'} (run {discover.run_id})")
     if not discover.success:
+        _stop_if_unwritable(paths, discover)
         return False
     pending = []
     for event in discover.get_asset_materialization_events():
@@ -153,6 +231,7 @@ def run_pipeline(
         print(f"load_releases {request.tags[PARTITION_RANGE_START]} … {request.tags[PARTITION_RANGE_END]}: "
               f"{'ok' if load.success else 'FAILED'} (run {load.run_id})")
         if not load.success:
+            _stop_if_unwritable(paths, load)
             return False
         build_range = (request.tags[PARTITION_RANGE_START], request.tags[PARTITION_RANGE_END])
     else:
@@ -176,10 +255,26 @@ def run_pipeline(
     print(f"dbt log: {dbt_log}")
     kind = "full rebuild" if full_refresh else f"{build_range[0][:7]} … {build_range[1][:7]}"
     print(f"build_marts (dbt build {kind} + publish): {'ok' if build.success else 'FAILED'} (run {build.run_id})")
+    if not build.success:
+        _stop_if_unwritable(paths, build, log=dbt_log)
     return build.success
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line. A warehouse that cannot be written (read-only, disk full) ends the command
+    with one line naming the folder and the reason, and exit status 2, never a traceback."""
+    paths = warehouse_paths()
+    try:
+        return _command(argv, paths)
+    except Exception as error:
+        reason = storage_failure_of(error, paths.warehouse_dir)
+        if reason is None:
+            raise
+        print(f"trade: cannot write the warehouse at {paths.warehouse_dir}: {reason}", file=sys.stderr)
+        return EXIT_UNWRITABLE
+
+
+def _command(argv: list[str] | None, paths: WarehousePaths) -> int:
     parser = argparse.ArgumentParser(prog="trade", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the whole pipeline and print the summary")
@@ -196,7 +291,6 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("dagster-home", help="prepare and print the Dagster instance folder")
     args = parser.parse_args(argv)
 
-    paths = warehouse_paths()
     if args.command == "dagster-home":
         print(ensure_dagster_home(paths))
         return 0
@@ -223,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
         print(summary_text(paths.published_db))
         return 0
 
+    # Checked before anything is written (the instance folder, sample files, the lock), so that a
+    # read-only warehouse fails at once and stays exactly as it was.
+    check_warehouse_writable(paths)
     ensure_dagster_home(paths)
     months = None
     if args.command == "backfill":

@@ -11,6 +11,7 @@ Everything else is derived from those two, so one place decides every path.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -57,3 +58,45 @@ def warehouse_paths() -> WarehousePaths:
     if not inbox.is_absolute():
         inbox = Path.cwd() / inbox
     return WarehousePaths(inbox=inbox.resolve(), warehouse_dir=warehouse_dir.resolve())
+
+
+class WarehouseUnwritable(Exception):
+    """The warehouse folder cannot be written (read-only, no permission, disk full). Said in one line
+    that names the folder, so the user can act on it."""
+
+    def __init__(self, folder: Path, reason: str):
+        self.folder = folder
+        self.reason = reason
+        super().__init__(f"cannot write the warehouse at {folder}: {reason}")
+
+
+def check_warehouse_writable(paths: WarehousePaths) -> None:
+    """Before a run writes anything: the warehouse folder (or the folder it will be created in), each
+    folder directly inside it but the inbox, and the live DuckDB file must be writable. A read-only warehouse then
+    fails at once, naming the folder, with nothing changed; finding out half-way would leave a run
+    recorded as failed and files written up to that point. Probed by really creating an unnamed
+    temporary file (what the OS says, for root and read-only mounts too, not what the mode bits
+    suggest). A disk that fills during the run cannot be foreseen: the CLI reports that when it happens."""
+    folder = paths.warehouse_dir
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    folders = [existing]
+    if existing == folder:
+        # The inbox may sit inside (the default) and is only ever read: a read-only inbox is fine.
+        folders += sorted(p for p in folder.iterdir() if p.is_dir() and p.resolve() != paths.inbox)
+    for candidate in folders:
+        try:
+            with tempfile.TemporaryFile(dir=candidate):
+                pass
+        except OSError as error:
+            raise WarehouseUnwritable(
+                folder, f"cannot create a file in {candidate} ({error.strerror or error}); nothing was changed"
+            ) from None
+    if paths.live_db.exists():
+        try:
+            os.close(os.open(paths.live_db, os.O_WRONLY))  # opened, not truncated: the file is untouched
+        except OSError as error:
+            raise WarehouseUnwritable(
+                folder, f"cannot write {paths.live_db} ({error.strerror or error}); nothing was changed"
+            ) from None

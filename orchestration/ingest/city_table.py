@@ -148,11 +148,21 @@ def _find_header(grid: list[list[str]], file_name: str) -> tuple[int, int, dict[
                 columns[HEADER_COLUMNS[key]] = c
         missing = [m for m in MONEY_COLUMNS if m not in columns]
         if missing:
+            # A renamed column (当期出口 → 出口额) is the usual cause: name the cells not understood.
+            not_understood = [
+                (c, cell.strip()) for c, cell in enumerate(row)
+                if cell.strip() and c != name_col and c not in columns.values()
+                and not cell.strip().startswith("Unnamed")
+            ]
+            shown = "; header cells not understood: " + ", ".join(
+                f"column {c + 1} {cell!r}" for c, cell in not_understood
+            ) if not_understood else ""
             raise ReleaseRejected(
                 file_name,
                 "the header names no column for " + ", ".join(missing)
-                + " (expected 当期进出口, 当期进口 and 当期出口 beside 收发货人所在地)",
+                + " (expected 当期进出口, 当期进口 and 当期出口 beside 收发货人所在地)" + shown,
                 row=i + 1,
+                column=str(not_understood[0][0] + 1) if not_understood else None,
             )
         return i, name_col, columns
     raise ReleaseRejected(

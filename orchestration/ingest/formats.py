@@ -18,6 +18,7 @@ from .location_table import looks_like_location_table, parse_location_grid, to_r
 from .preliminary import looks_like_preliminary_country, parse_preliminary_country
 from .query_export import looks_like_query_export, parse_query_export
 from .release import ParseContext, ParsedRelease
+from .text import foreign_encoding_reason, utf16_reason
 
 # Every raw table a format loads into; all are created up front so dbt always finds its sources.
 ALL_RAW_TABLES = (
@@ -75,10 +76,15 @@ def parse_release(path: Path, file_name: str, context: ParseContext) -> ParsedRe
     kind = sniff_kind(head, file_name)
     if kind in ("xlsx", "xls", "zip"):
         return _parse_grid(path, file_name, context)
+    if kind == "html" and head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _parse_grid(path, file_name, context)  # Excel's "web page" export; the HTML reader decodes UTF-16
     if b"\x00" in head:
-        raise ReleaseRejected(file_name, "the file is binary (NUL bytes), not a table this warehouse reads")
+        raise ReleaseRejected(
+            file_name, utf16_reason(head) or "the file is binary (NUL bytes), not a table this warehouse reads"
+        )
     text = sniff_text(head)
     if text is None:
+        _refuse_foreign_encoding(head, file_name)
         raise ReleaseRejected(file_name, "not UTF-8 or GB18030 text, nor a spreadsheet or gzip file")
     if kind == "html":
         if looks_like_preliminary_country(text):
@@ -90,7 +96,16 @@ def parse_release(path: Path, file_name: str, context: ParseContext) -> ParsedRe
         return parse_comtrade(path, file_name, context)
     if looks_like_location_table(text) or looks_like_city_table(text):
         return _parse_grid(path, file_name, context)
+    _refuse_foreign_encoding(head, file_name)
     first_line = text.strip().splitlines()[0][:80] if text.strip() else ""
     raise ReleaseRejected(
         file_name, f"unknown layout (first line {first_line!r}); this warehouse reads: {SUPPORTED}", row=1
     )
+
+
+def _refuse_foreign_encoding(head: bytes, file_name: str) -> None:
+    """A table saved in Big5, Shift_JIS or EUC-KR is no unknown layout: say which encoding it is in."""
+    foreign = foreign_encoding_reason(head)
+    if foreign:
+        reason, line = foreign
+        raise ReleaseRejected(file_name, reason, row=line)

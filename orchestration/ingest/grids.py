@@ -14,6 +14,10 @@ What the grid promises, whatever the source:
   do), so a group header reads 进出口, 进出口, 出口, 出口, 进口, 进口;
 - trailing empty rows are dropped.
 A file that cannot be read raises `ReleaseRejected` naming the file and the reader's error.
+
+What is refused before it can cost memory: a ZIP (an XLSX is one) whose members declare more than
+a table could hold — judged from its central directory before a byte is inflated — and a CSV
+line far longer than any table row (a file with no line breaks).
 """
 
 from __future__ import annotations
@@ -34,6 +38,14 @@ from .html_tables import extract_tables
 from .text import decode_text
 
 SNIFF_BYTES = 65536  # enough for a zip's first member names, an HTML <head>, a CSV header
+# The grid is held in memory whole, and a customs workbook unzips to a few MB: a ZIP declaring
+# more than this is not a table a person downloaded.
+MAX_UNZIPPED_BYTES = 256 * 2**20
+# Spreadsheet XML compresses 5–30×; a large member far beyond that is built to inflate (a zip bomb).
+MAX_MEMBER_RATIO = 200
+RATIO_CHECKED_FROM_BYTES = 16 * 2**20  # a small member may compress further (a blank sheet), harmlessly
+# A location or city table row is well under 1 KB; a 'line' of a megabyte means no line breaks.
+MAX_LINE_BYTES = 2**20
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Compound File Binary: real .xls (BIFF)
 ZIP_MAGIC = b"PK\x03\x04"
 LOCATION_HEADERS = ("收发货人所在地", "经营单位所在地")  # the header that marks the data table on a page
@@ -86,6 +98,8 @@ def read_grid(path: Path, file_name: str) -> list[list[str]]:
     if not head.strip():
         raise ReleaseRejected(file_name, "the file is empty")
     kind = sniff_kind(head, file_name)
+    if kind in ("zip", "xlsx"):
+        refuse_zip_bomb(path, file_name)
     if kind == "zip":
         kind = _zip_kind(path, file_name)
     if kind == "xlsx":
@@ -101,6 +115,38 @@ def read_grid(path: Path, file_name: str) -> list[list[str]]:
     if not grid:
         raise ReleaseRejected(file_name, f"the {kind.upper()} file holds no table (every cell is empty)")
     return grid
+
+
+def refuse_zip_bomb(path: Path, file_name: str) -> None:
+    """Refuse a ZIP whose members would inflate beyond what a table needs, from the sizes its central
+    directory declares, before any member is opened. Declared sizes bound what reading can cost:
+    Python's zipfile (which openpyxl reads through) never inflates a member past its declared size,
+    and fails the member's CRC when the data says otherwise."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ReleaseRejected(file_name, f"cannot be read as XLSX: {error}") from None
+    if not members:
+        raise ReleaseRejected(file_name, "cannot be read as XLSX: an empty ZIP archive")
+    largest = max(members, key=lambda m: m.file_size)
+    total = sum(m.file_size for m in members)
+    if total > MAX_UNZIPPED_BYTES:
+        raise ReleaseRejected(
+            file_name,
+            f"a ZIP whose {len(members)} member(s) declare {total:,} bytes uncompressed (the largest, "
+            f"{largest.filename!r}, {largest.file_size:,} bytes from {largest.compress_size:,}); a table is never "
+            f"more than {MAX_UNZIPPED_BYTES:,}: refused without unpacking it (zip bomb?)",
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > RATIO_CHECKED_FROM_BYTES and ratio > MAX_MEMBER_RATIO:
+            raise ReleaseRejected(
+                file_name,
+                f"ZIP member {member.filename!r} declares {member.file_size:,} bytes from {member.compress_size:,} "
+                f"compressed ({ratio:,.0f}×; spreadsheets compress less than {MAX_MEMBER_RATIO}×): "
+                "refused without unpacking it (zip bomb?)",
+            )
 
 
 def _zip_kind(path: Path, file_name: str) -> str:
@@ -179,15 +225,56 @@ def _fill_merged(grid: list[list[str]], ranges: list[tuple[int, int, int, int]])
 # --- CSV --------------------------------------------------------------------------------------
 
 
+def _refuse_gigantic_line(data: bytes, file_name: str) -> None:
+    """Before decoding: a line longer than MAX_LINE_BYTES is no table row (and would be copied
+    several times over by decoding and the CSV reader)."""
+    start, number = 0, 1
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        if end - start > MAX_LINE_BYTES:
+            raise ReleaseRejected(
+                file_name,
+                f"line {number} is {end - start:,} bytes long, more than any table row ({MAX_LINE_BYTES:,} at most): "
+                "a file without line breaks, or not a table",
+                row=number,
+            )
+        start, number = end + 1, number + 1
+
+
 def _read_csv(data: bytes, file_name: str) -> list[list[str]]:
+    _refuse_gigantic_line(data, file_name)
     text = decode_text(data, file_name)
     # Tab-separated text saved with a .xls/.csv name is common in spreadsheet downloads.
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return [list(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+        rows = [list(row) for row in reader]
     except csv.Error as error:
-        raise ReleaseRejected(file_name, f"cannot be read as CSV: {error}") from None
+        raise ReleaseRejected(file_name, f"cannot be read as CSV: {error}", row=reader.line_num) from None
+    _refuse_truncated(rows, data, reader.line_num, file_name)
+    return rows
+
+
+def _refuse_truncated(rows: list[list[str]], data: bytes, last_line: int, file_name: str) -> None:
+    """A download cut short ends in the middle of a row: no line break at the end, and a last row of
+    values with fewer cells than the table is wide. Its last number may be cut too (89012345 → 89),
+    so the file is refused rather than loaded with a wrong figure. (A one-cell footnote without a
+    final line break is fine.)"""
+    if not rows or data.rstrip(b" \t").endswith((b"\n", b"\r")):
+        return
+    width = max(len(row) for row in rows)
+    last = rows[-1]
+    filled = sum(1 for cell in last if cell.strip())
+    if filled >= 2 and len(last) < width:
+        raise ReleaseRejected(
+            file_name,
+            f"the file ends in the middle of a row ({len(last)} of {width} cells, no line break after the last): "
+            "it is truncated; download it again",
+            row=last_line,
+            column=str(len(last)),
+        )
 
 
 # --- HTML -------------------------------------------------------------------------------------

@@ -38,6 +38,9 @@ VALUE_COLUMNS = (
     "imports_ytd",
 )
 YOY_COLUMNS = ("total_ytd_yoy_pct", "exports_ytd_yoy_pct", "imports_ytd_yoy_pct")
+# The month row names the growth-rate columns (under 累计比去年同期±％) by flow.
+YOY_HEADERS = {"进出口": "total_ytd_yoy_pct", "出口": "exports_ytd_yoy_pct", "进口": "imports_ytd_yoy_pct"}
+FIRST_YOY_COLUMN = 7  # 0-based: after the location and the six money columns
 # Unit labels seen on these tables, and yuan per unit.
 UNIT_FACTORS = {
     "万人民币": Decimal(10_000),
@@ -160,6 +163,27 @@ def _check_header(grid: list[list[str]], group_i: int, month_i: int, file_name: 
     return first_month, month
 
 
+def _yoy_columns(month_row: Sequence[str], month_i: int) -> tuple[dict[str, int], str | None]:
+    """Where the growth rates are, found by their names in the month row, so that a column added
+    before them (a balance, a note) does not shift them; a table without those names has them in
+    columns 8–10 if anywhere. Returns (column → index, a note when they cannot be placed)."""
+    found: dict[str, int] = {}
+    for c in range(FIRST_YOY_COLUMN, len(month_row)):
+        column = YOY_HEADERS.get(_cell(month_row, c))
+        if column and column not in found:
+            found[column] = c
+    if len(found) == len(YOY_COLUMNS):
+        return found, None
+    positional = range(FIRST_YOY_COLUMN, FIRST_YOY_COLUMN + len(YOY_COLUMNS))
+    if not any(_cell(month_row, c) for c in positional):
+        return dict(zip(YOY_COLUMNS, positional)), None
+    cells = [_cell(month_row, c) for c in range(FIRST_YOY_COLUMN, len(month_row))]
+    return {}, (
+        f"growth-rate headers not recognised (row {month_i + 1}, columns {FIRST_YOY_COLUMN + 1}–{len(month_row)}: "
+        f"{cells}); growth rates not loaded, trade values are"
+    )
+
+
 def _unit(grid: list[list[str]], header_end: int, file_name: str) -> str:
     for i, row in enumerate(grid[: header_end + 1]):
         for c, cell in enumerate(row):
@@ -213,13 +237,16 @@ def parse_location_grid(
     title = title_with_period(grid[:group_i])
     period = _period(title, file_name, header_first, header_month, today)
     table = ParsedLocationTable(file_name=file_name, period=period, unit=unit, title=title)
+    yoy_columns, yoy_note = _yoy_columns(grid[month_i], month_i)
+    if yoy_note:
+        table.notes.append(yoy_note)
 
     province: tuple[str, str] | None = None  # (name, code) of the province the next zones belong to
     seen: dict[str, LocationRow] = {}
     for i in range(month_i + 1, len(grid)):
         row, source_row = grid[i], i + 1
         name = _cell(row, 0)
-        cells = [_cell(row, c) for c in range(1, 10)]
+        cells = [_cell(row, c) for c in range(1, max(10, len(row)))]
         if not name and not any(cells):
             continue
         if name.startswith(_FOOTNOTE_PREFIXES):
@@ -251,9 +278,9 @@ def parse_location_grid(
                     )
                     break
         yoy: dict[str, Decimal | None] = {}
-        for c, column in enumerate(YOY_COLUMNS, start=7):
+        for column in YOY_COLUMNS:
             try:
-                yoy[column] = parse_number(_cell(row, c))
+                yoy[column] = parse_number(_cell(row, yoy_columns[column])) if column in yoy_columns else None
             except ValueError:
                 yoy[column] = None  # growth rates are informative only; never a reason to drop money
 
