@@ -660,3 +660,13 @@ def test_too_many_rejected_rows_reject_the_file(tmp_path):
     error = _rejected(path)
     assert "more than" in error.reason and "leading zero" in error.reason
     assert error.row == query_export.MAX_REJECTED_ROWS + 3
+
+
+def test_a_line_longer_than_the_head_right_after_the_header_is_rejected_with_its_row(tmp_path):
+    """The head (64 KB) holds the header and no complete row: a clear rejection, not a crash."""
+    path = tmp_path / "long-line-exports-2024.csv"
+    path.write_bytes((CN_HEADER + "\n").encode("gb18030") + b'"202401","' + b"8" * 200_000 + b'"\n')
+    with pytest.raises(ReleaseRejected) as error:
+        parse_query_export(path, path.name, _context())
+    assert error.value.row == 2
+    assert "no complete data row" in error.value.message

@@ -795,6 +795,11 @@ def parse_query_export(path: Path, file_name: str, context: ParseContext) -> Par
             (line, m) for line, cells in data
             if len(cells) > column and (m := _parse_month(cells[column])) is not None
         ]
+        if not data:  # the head holds no complete row: the line after the header is longer than the head
+            raise ReleaseRejected(
+                file_name, f"no complete data row in the first {HEAD_BYTES // 1024} KB after the header",
+                row=header_line + 1,
+            )
         if not months:
             # No provisional period can be had (ParsedRelease needs one before the rows stream).
             line, cells = data[0]

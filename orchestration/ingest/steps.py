@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -24,6 +25,8 @@ from .formats import ALL_RAW_TABLES, parse_release
 from .landing import LandedFile, inbox_files, land_file, remove_partial_copies
 from .query_export_bulk import remove_leftovers
 from .release import ParseContext, ParsedRelease, read_sidecar
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -62,6 +65,15 @@ def _judge(landed: LandedFile, path: Path) -> tuple[dict, ParsedRelease | None, 
         return sidecar, parsed, None
     except ReleaseRejected as error:
         return sidecar, None, error
+    except OSError:
+        raise  # the disk, not the file: the run fails and says so (cli.py)
+    except Exception as error:  # a parser bug must not stop the rest of the inbox from registering
+        log.exception("parsing %s failed", landed.file_name)
+        return sidecar, None, ReleaseRejected(
+            landed.file_name,
+            f"the parser failed on it ({type(error).__name__}: {error}); this is a bug in the warehouse: "
+            "please report it with the file",
+        )
 
 
 def _sidecar_text(sidecar: dict) -> str | None:
