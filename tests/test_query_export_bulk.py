@@ -153,6 +153,8 @@ VARIANTS = {
     "full-width question mark unit": ([HEADER, _row(unit="？")], "\n", True),
     "blank line in the middle": ([HEADER, _row(), "", _row(month="202404")], "\n", False),
     "note line at the end": ([HEADER, _row(), '"注：数据来源于海关统计"'], "\n", False),
+    "empty name": ([HEADER, _row(name=""), _row(month="202404")], "\n", True),
+    "name of spaces only": ([HEADER, _row(name="  "), _row(month="202404")], "\n", False),
     "leading space in a name": ([HEADER, _row(name=" 乙炔")], "\n", False),
     "ideographic space ending a name": ([HEADER, _row(name="乙炔\u3000")], "\n", False),
     "badly grouped number": ([HEADER, _row(value="12,34"), _row(month="202404")], "\n", False),

@@ -148,8 +148,8 @@ def row_select(layout: BulkLayout, raw_columns: list[tuple[str, str]], release_i
             clean.append(ok)
         elif name.startswith("unit"):
             expressions.append(f"CASE WHEN {cell} IN ('', '?', '？') THEN NULL ELSE {cell} END")
-        else:  # codes and names kept as text
-            expressions.append(f"nullif({cell}, '')")
+        else:  # codes and names kept as text; an empty cell is already NULL (read_csv's allow_quoted_nulls)
+            expressions.append(cell)
     # Values past the last named column (beyond the trailing comma) make the streaming reader reject the row.
     clean += [f"c{i} IS NULL" for i in range(layout.named, layout.n_columns)]
     test = " AND ".join(clean) or "true"
