@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DBT := ../$(BIN)/dbt
 
-.PHONY: run test dev manifest install summary sql docs clean-warehouse
+.PHONY: run test bench dev manifest install summary sql docs clean-warehouse
 
 # Create the venv if missing and install the pinned set (requirements.lock holds the whole resolved tree).
 $(STAMP): pyproject.toml requirements.lock
@@ -26,6 +26,11 @@ run: manifest
 ## The whole test suite.
 test: manifest
 	$(BIN)/python -m pytest
+
+## Measure against the targets (docs/benchmarks.md, docs/benchmarks.json); ~40 GB free temp disk, 30-40 min.
+## BENCH_QUICK=1: small sizes to try it; BENCH_TMPDIR: where the temp data goes; TRADE_FAULT_POINTS=50: also the long fault test.
+bench: manifest
+	$(BIN)/python bench/run.py
 
 ## The Dagster UI and daemon (schedules, sensors) on http://127.0.0.1:3000
 dev: manifest
