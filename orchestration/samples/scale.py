@@ -59,11 +59,8 @@ from .catalogue import (
     products,
 )
 
-ENCODING = "gb18030"
-HEADER = (
-    "数据年月", "商品编码", "商品名称", "贸易伙伴编码", "贸易伙伴名称", "贸易方式编码", "贸易方式名称",
-    "注册地编码", "注册地名称", "第一数量", "第一计量单位", "第二数量", "第二计量单位", "人民币",
-)
+from .query_exports import ENCODING, HEADER  # the same layout as the bundled sample exports
+
 HEADER_LINE = ('"' + '","'.join(HEADER) + '",\n').encode(ENCODING)
 FILE_NAME = "sample-scale-query-export-{first}..{last}-{flow}.csv"
 MONTH_FILE_NAME = "sample-scale-query-export-{period}-{flow}.csv"
