@@ -18,8 +18,9 @@ MART_KEYS = [key for key in trade_dbt_models.keys if key.path[0] == "marts"]
     # It checkpoints the live file, so it takes the writer's slot like every other writer.
     pool=WRITER_POOL,
     kinds={"duckdb"},
-    description="published/trade.duckdb: a checkpointed copy of the warehouse, swapped in by atomic rename; "
-    "analysts query this, never the live file. Plus published/manifest.json.",
+    description="published/trade.duckdb: a checkpointed copy of the warehouse, with the contract marts as Parquet "
+    "(published/parquet/) and published/manifest.json, written as one build folder and made current by one atomic "
+    "link swap; analysts query this, never the live file.",
 )
 def published_snapshot(warehouse: WarehouseResource) -> dg.MaterializeResult:
     paths = warehouse.paths()
@@ -28,6 +29,7 @@ def published_snapshot(warehouse: WarehouseResource) -> dg.MaterializeResult:
         metadata={
             "snapshot": dg.MetadataValue.path(str(result.snapshot)),
             "manifest": dg.MetadataValue.path(str(result.manifest)),
+            "build": result.build,
             "releases_loaded": result.releases_loaded,
             "row_counts": dg.MetadataValue.json(result.row_counts),
         }
