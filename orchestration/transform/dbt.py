@@ -1,7 +1,6 @@
 """The dbt project as Dagster assets: staging → intermediate → marts, built with `dbt build`."""
 
 
-import json
 import os
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from ..config import DBT_PROJECT_DIR
-from ..partitions import last_month_of_window, monthly_release_partitions
+from ..partitions import monthly_release_partitions
 from ..resources import WRITER_POOL, WarehouseResource
 from .metadata import table_metadata
 
@@ -41,20 +40,56 @@ class TradeDbtTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return dbt_resource_props["schema"]
 
+    def get_partitions_def(self, dbt_resource_props: Mapping[str, Any]) -> dg.PartitionsDefinition | None:
+        if is_monthly_fact(dbt_resource_props):
+            return monthly_release_partitions
+        return None
+
+
+def is_monthly_fact(dbt_resource_props: Mapping[str, Any]) -> bool:
+    """The trade facts (marts, incremental by month) have monthly partitions: a month of them is a
+    real slice an engineer inspects and backfills, and they make build_marts a monthly job.
+    Everything else is one asset without partitions: views, seeds, dimensions and yearly marts are
+    rebuilt whole by every build, and the intermediate models incremental by month rebuild the same
+    months as the facts (macro months_to_rebuild). Dagster writes one event per partition and asset
+    to its SQLite storage, so a build of the 96 sample months with every model monthly spent most
+    of its time writing tens of thousands of events."""
+    config = dbt_resource_props.get("config") or {}
+    return (
+        dbt_resource_props.get("resource_type") == "model"
+        and config.get("materialized") == "incremental"
+        and dbt_resource_props.get("schema") == "marts"
+    )
+
 
 class DbtBuildConfig(dg.Config):
     full_refresh: bool = False  # rebuild every incremental model from raw (`trade rebuild`)
 
 
-def dbt_build_args(first_month: date | None, last_month: date | None, full_refresh: bool) -> list[str]:
-    """`dbt build` for a range of months: the incremental models recompute those months (vars
-    min_period / max_period) besides any month a newly loaded release touched."""
-    args = ["build"]
-    if full_refresh:
-        args.append("--full-refresh")
+# The months a build recomputes besides those new releases touched, for the macro months_to_rebuild.
+# Environment variables, not --vars: dbt re-parses the whole project whenever --vars change (seconds
+# on every build), while an env_var read only at execution time leaves partial parsing intact.
+BUILD_RANGE_ENV = ("TRADE_BUILD_MIN_PERIOD", "TRADE_BUILD_MAX_PERIOD")
+
+
+def dbt_build_args(full_refresh: bool) -> list[str]:
+    return ["build", "--full-refresh"] if full_refresh else ["build"]
+
+
+def dbt_build_env(first_month: date | None, last_month: date | None) -> dict[str, str]:
+    """The range of months to recompute (first days, inclusive) as the macro months_to_rebuild reads it;
+    empty strings when the run has no range (only the months new releases touched are rebuilt)."""
     if first_month and last_month:
-        args += ["--vars", json.dumps({"min_period": first_month.isoformat(), "max_period": last_month.isoformat()})]
-    return args
+        return {BUILD_RANGE_ENV[0]: first_month.isoformat(), BUILD_RANGE_ENV[1]: last_month.isoformat()}
+    return {name: "" for name in BUILD_RANGE_ENV}
+
+
+def partition_months(context: dg.AssetExecutionContext) -> tuple[date | None, date | None]:
+    """The first and last month of the run's partition range (None, None for an unpartitioned run)."""
+    if not context.has_partition_key_range:
+        return None, None
+    keys = context.partition_key_range
+    return date.fromisoformat(keys.start[:10]), date.fromisoformat(keys.end[:10])
 
 
 @dbt_assets(
@@ -62,8 +97,8 @@ def dbt_build_args(first_month: date | None, last_month: date | None, full_refre
     project=dbt_project,
     dagster_dbt_translator=TradeDbtTranslator(),
     pool=WRITER_POOL,
-    # Monthly like the raw tables they are built from; a range of months is one dbt invocation.
-    partitions_def=monthly_release_partitions,
+    # The facts are monthly like the raw tables they are built from (TradeDbtTranslator.get_partitions_def);
+    # a range of months is one dbt invocation.
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def trade_dbt_models(
@@ -71,8 +106,9 @@ def trade_dbt_models(
 ):
     # dbt opens the live file itself (profiles.yml reads TRADE_DUCKDB_PATH); no connection of ours is open.
     os.environ["TRADE_DUCKDB_PATH"] = str(warehouse.paths().live_db)
-    window = context.partition_time_window
-    args = dbt_build_args(window.start.date(), last_month_of_window(window), config.full_refresh)
+    # Set (or cleared) on every run: the dbt subprocess inherits this process's environment.
+    os.environ.update(dbt_build_env(*partition_months(context)))
+    args = dbt_build_args(config.full_refresh)
     # Events are held until dbt has exited, then each table's metadata (rows, releases, months,
     # total, preview) is read from the file dbt no longer holds, and attached to its event.
     events = list(dbt.cli(args, context=context).stream())

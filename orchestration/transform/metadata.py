@@ -25,7 +25,9 @@ def markdown_table(columns: list[str], rows: list[tuple]) -> str:
 
 def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, Any]:
     """Row count, distinct releases, the span of periods, a total in 亿元 and a preview; {} when the
-    relation does not exist (a test, a skipped model)."""
+    relation does not exist (a test, a skipped model). A view (staging) gets its preview only: it
+    stores nothing, its rows are those of the raw table under it (whose asset has the figures), and
+    counting them would run the view over the whole history on every build."""
     columns = [
         name for (name,) in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
@@ -36,22 +38,40 @@ def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> d
     if not columns:
         return {}
     relation = f'"{schema}"."{table}"'
-    metadata: dict[str, Any] = {"dagster/row_count": con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]}
-    if "release_id" in columns:
-        metadata["releases"] = con.execute(f"SELECT count(DISTINCT release_id) FROM {relation}").fetchone()[0]
+    is_view = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ? AND table_type = 'VIEW'",
+        [schema, table],
+    ).fetchone()[0] > 0
+    if is_view:
+        return {"preview": _preview(con, relation, columns)}
+    # One pass over the table for every figure: a fact of tens of millions of rows is no place for
+    # four scans.
     period = next((c for c in PERIOD_COLUMNS if c in columns), None)
-    if period:
-        first, last = con.execute(f'SELECT min("{period}"), max("{period}") FROM {relation}').fetchone()
-        if first is not None:
-            metadata["periods_covered"] = f"{first} … {last}"
     total = next((c for c in TOTAL_COLUMNS if c in columns), None)
+    figures = {"rows": "count(*)"}
+    if "release_id" in columns:
+        figures["releases"] = "count(DISTINCT release_id)"
+    if period:
+        figures["first"], figures["last"] = f'min("{period}")', f'max("{period}")'
     if total:
-        (value,) = con.execute(f'SELECT sum("{total}") FROM {relation}').fetchone()
-        if value is not None:
-            # A plain sum over all rows (levels and months added together): a fingerprint that
-            # moves when the data moves, not a figure to quote.
-            metadata[f"sum_{total}_100m"] = round(float(value) / 1e8, 1)
+        figures["total"] = f'sum("{total}")'
+    values = dict(zip(figures, con.execute(
+        f"SELECT {', '.join(figures.values())} FROM {relation}"
+    ).fetchone()))
+    metadata: dict[str, Any] = {"dagster/row_count": values["rows"]}
+    if "releases" in values:
+        metadata["releases"] = values["releases"]
+    if period and values["first"] is not None:
+        metadata["periods_covered"] = f"{values['first']} … {values['last']}"
+    if total and values["total"] is not None:
+        # A plain sum over all rows (levels and months added together): a fingerprint that
+        # moves when the data moves, not a figure to quote.
+        metadata[f"sum_{total}_100m"] = round(float(values["total"]) / 1e8, 1)
+    metadata["preview"] = _preview(con, relation, columns)
+    return metadata
+
+
+def _preview(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> str:
     shown = columns[:8]
     rows = con.execute(f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in shown)} FROM {relation} LIMIT {PREVIEW_ROWS}").fetchall()
-    metadata["preview"] = markdown_table(shown, rows)
-    return metadata
+    return markdown_table(shown, rows)

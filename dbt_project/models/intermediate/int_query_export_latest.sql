@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='sync_all_columns', unique_key='month_key') }}
 -- depends_on: {{ ref('int_release_months') }}
+-- depends_on: {{ ref('int_build_months') }} (built first: it reads this model's watermark before the build moves it)
 -- Query exports are partial by nature (each query picks products, partners, months), so a newer
 -- file replaces an older one row by row: for each natural key the value of the most recently
 -- received release wins. Rows only an older file has stay (a revision that drops a row cannot be

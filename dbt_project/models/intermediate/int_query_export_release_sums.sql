@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='sync_all_columns', unique_key='period') }}
 -- depends_on: {{ ref('int_release_months') }}
+-- depends_on: {{ ref('int_build_months') }} (built first: it reads this model's watermark before the build moves it)
 -- Each query-export release's own detail summed by month, region and flow (every vintage, not only
 -- the latest): what release_reconciliation compares with the published totals. Only CNY releases
 -- (the tables are in yuan) and rows placed in a month.

@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='sync_all_columns', unique_key='period') }}
 -- depends_on: {{ ref('int_release_months') }}
+-- depends_on: {{ ref('int_build_months') }} (built first: it reads this model's watermark before the build moves it)
 -- Product detail by month at its natural grain (region × product × partner × trade mode × month ×
 -- flow), latest value of every key, money in both yuan and dollars.
 -- - A file without a month column counts only when it covers a single month; a multi-month total

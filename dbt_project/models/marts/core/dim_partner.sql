@@ -3,9 +3,9 @@
 -- query did not break partners down. Groups (EU, ASEAN, RCEP, Belt and Road) are memberships, never
 -- partners: the flags below say who belongs today, bridge_partner_group when.
 with seen as (
-    select distinct partner_code, partner_name
-    from {{ ref('stg_gacc__query_export_rows') }}
-    where partner_code is not null
+    select distinct code as partner_code, name as partner_name
+    from {{ ref('int_query_export_codes') }}
+    where code_kind = 'partner'
 ),
 
 partners as (

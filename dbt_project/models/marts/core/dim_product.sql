@@ -24,15 +24,17 @@ codes as (
     select hs_level, product_code from new_three_codes
 ),
 
--- The latest name a release printed for each code, Chinese and English apart.
+-- The latest name a release printed for each code, Chinese and English apart (the latest release
+-- wins; between names of one release, the greatest, so that the choice never depends on row order).
+-- From the codes each month's rows carry (int_query_export_codes), not from every raw row.
 names_from_releases as (
     select
-        product_code,
-        arg_max(case when regexp_matches(product_name, '[\x{4E00}-\x{9FFF}]') then product_name end, received_at) as name_zh,
-        arg_max(case when not regexp_matches(product_name, '[\x{4E00}-\x{9FFF}]') then product_name end, received_at) as name_en
-    from {{ ref('stg_gacc__query_export_rows') }}
-    where product_name is not null
-    group by product_code
+        code as product_code,
+        arg_max(case when regexp_matches(name, '[\x{4E00}-\x{9FFF}]') then name end, {'at': received_at, 'name': name}) as name_zh,
+        arg_max(case when not regexp_matches(name, '[\x{4E00}-\x{9FFF}]') then name end, {'at': received_at, 'name': name}) as name_en
+    from {{ ref('int_query_export_codes') }}
+    where code_kind = 'product' and name is not null
+    group by code
 ),
 
 new_three_names as (

@@ -4,10 +4,10 @@ select trade_mode_code, name_zh as trade_mode_name_zh, name_en as trade_mode_nam
        is_processing_trade, code_verified, true as is_known
 from {{ ref('trade_modes') }}
 union all
-select trade_mode_code, any_value(trade_mode_name), null, null, false, false
-from {{ ref('stg_gacc__query_export_rows') }}
-where trade_mode_code is not null
-    and trade_mode_code not in (select trade_mode_code from {{ ref('trade_modes') }})
-group by trade_mode_code
+select code, any_value(name), null, null, false, false
+from {{ ref('int_query_export_codes') }}
+where code_kind = 'trade_mode'
+    and code not in (select trade_mode_code from {{ ref('trade_modes') }})
+group by code
 union all
 select 'ALL', '全部贸易方式', 'All trade modes (not broken down)', null, true, true

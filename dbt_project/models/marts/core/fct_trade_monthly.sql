@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='sync_all_columns', unique_key='period') }}
 -- depends_on: {{ ref('int_release_months') }}
+-- depends_on: {{ ref('int_build_months') }} (built first: it reads this model's watermark before the build moves it)
 -- The trade fact: one row per region × product × partner × trade mode × month × flow, latest
 -- vintage (marts.fct_trade_monthly_history answers "as known on date D").
 -- Sum only within one region_level and one hs_level: provinces carry HS8 detail, cities HS-chapter

@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='sync_all_columns', unique_key='period') }}
 -- depends_on: {{ ref('int_release_months') }}
+-- depends_on: {{ ref('int_build_months') }} (built first: it reads this model's watermark before the build moves it)
 -- Every vintage of every detail figure with the interval it was the latest known value:
 --   select … from marts.fct_trade_monthly_history
 --   where valid_from <= timestamp '2025-03-01' and (valid_to is null or valid_to > timestamp '2025-03-01')
