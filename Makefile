@@ -27,7 +27,7 @@ run: manifest
 test: manifest
 	$(BIN)/python -m pytest
 
-## Measure against the targets (docs/benchmarks.md, docs/benchmarks.json); ~40 GB free temp disk, 30-40 min.
+## Measure against the targets (docs/benchmarks.md, docs/benchmarks.json); ~30 GB free temp disk, 30-45 min.
 ## BENCH_QUICK=1: small sizes to try it; BENCH_TMPDIR: where the temp data goes; TRADE_FAULT_POINTS=50: also the long fault test.
 bench: manifest
 	$(BIN)/python bench/run.py

@@ -47,8 +47,13 @@ def ingest(args: dict) -> dict:
     with warehouse.connect() as con:
         loaded = load_pending(con)
     finished = time.perf_counter()
+    with warehouse.connect() as con:  # what the writer connection allows DuckDB (after the timing)
+        settings = dict(con.execute(
+            "SELECT name, value FROM duckdb_settings() WHERE name IN ('memory_limit', 'threads', 'temp_directory')"
+        ).fetchall())
     return {
         "seconds": finished - started,
+        "writer_settings": settings,
         "register_seconds": registered_at - started,
         "load_seconds": finished - registered_at,
         "rows": sum(rows for _, _, rows in loaded.loaded),
@@ -108,7 +113,12 @@ def _run_stats(since: float | None = None) -> dict:
 def pipeline(args: dict) -> dict:
     """What `trade run` does (discover → load → dbt build → publish), on the folders in the
     environment (TRADE_WAREHOUSE_DIR, TRADE_INBOX), timed around run_pipeline. The code location
-    (definitions, dbt manifest) is imported before the clock starts: a constant, not the work."""
+    (definitions, dbt manifest) is imported before the clock starts: a constant, not the work.
+    With `address_space_bytes`, this process and its children (dbt) get that RLIMIT_AS, so a build
+    too big for the machine fails with DuckDB's out-of-memory error instead of the OOM killer's."""
+    if args.get("address_space_bytes"):
+        limit = int(args["address_space_bytes"])
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     import orchestration.definitions  # noqa: F401  (import cost outside the timing)
     from orchestration.cli import ensure_dagster_home, exclusive_cli_run, run_pipeline
     from orchestration.config import warehouse_paths
