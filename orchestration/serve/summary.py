@@ -19,6 +19,8 @@ def summary_text(snapshot: Path) -> str:
                    total_cny / $yi, total_yoy_pct, cumulative_total_since_2018_cny / $yi, is_sample_data
             FROM marts.trade_by_region_year
             WHERE region_code IN (SELECT unnest($regions))
+                -- Shanghai is a province and a city with the same code: the province's row only.
+                AND region_level IN ('yrd', 'province')
             ORDER BY list_position($regions, region_code), year
             """,
             {"yi": YI, "regions": list(SUMMARY_REGIONS)},
