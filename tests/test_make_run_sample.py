@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import csv
+import re
 from decimal import Decimal
 
 from .conftest import REPO_ROOT, run_trade
