@@ -15,9 +15,17 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
-# dbt's manifest, which the Dagster definitions are built from.
-manifest: install
+# dbt's manifest, which the Dagster definitions are built from; parsed again only when a file of the
+# dbt project (or the install) is newer than it.
+MANIFEST := dbt_project/target/manifest.json
+DBT_FILES := $(shell find dbt_project -type f -not -path 'dbt_project/target/*' -not -path 'dbt_project/logs/*' \
+	-not -path 'dbt_project/dbt_packages/*' -not -name '.user.yml')
+
+$(MANIFEST): $(STAMP) $(DBT_FILES)
 	cd dbt_project && $(DBT) parse --profiles-dir . --quiet
+	touch $(MANIFEST)
+
+manifest: $(MANIFEST)
 
 ## Run the whole pipeline on the inbox (the bundled sample releases when it is empty) and print the summary.
 run: manifest

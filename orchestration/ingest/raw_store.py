@@ -258,8 +258,8 @@ def load_release(con: duckdb.DuckDBPyConnection, release_id: str, parsed: Parsed
     A format's bulk loader goes first when it has one; if it declines the file (not plainly clean),
     that attempt is rolled back and the rows are streamed one by one, which names what is wrong.
     A ReleaseRejected raised while the rows stream in (a streamed file broken halfway) rolls the
-    whole release back and propagates, so the caller can quarantine it."""
-    ensure_raw_schema(con, [parsed.raw_table])
+    whole release back and propagates, so the caller can quarantine it. The raw tables exist: the
+    caller ran ensure_raw_schema once for the whole load (per release it cost more than small releases)."""
     if parsed.bulk_load is not None:
         try:
             with rows_in_any_order(con):
