@@ -19,7 +19,7 @@ import pytest
 
 from orchestration.ingest import raw_store
 from orchestration.ingest.errors import ReleaseRejected
-from orchestration.ingest.formats import parse_release
+from orchestration.ingest.formats import ALL_RAW_TABLES, parse_release
 from orchestration.ingest.query_export_bulk import LEFTOVER_PREFIX, BulkDeclined
 from orchestration.ingest.release import ParseContext
 from orchestration.reference import province_codes
@@ -49,7 +49,7 @@ def _load(path: Path, file_name: str, folder: Path, *, bulk: bool) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(folder / "trade.duckdb"))
     try:
-        raw_store.ensure_raw_schema(con)
+        raw_store.ensure_raw_schema(con, ALL_RAW_TABLES)  # as load_pending does before any release
         con.execute(
             "INSERT INTO raw.releases (release_id, sha256, file_name, landing_path, received_at, status) "
             "VALUES ('r1', 'sha', ?, ?, now(), 'pending')",
@@ -64,7 +64,6 @@ def _load(path: Path, file_name: str, folder: Path, *, bulk: bool) -> dict:
                 probe = None
                 took_bulk = False
             if probe is not None and probe.bulk_load is not None:
-                raw_store.ensure_raw_schema(con, [probe.raw_table])
                 con.execute("BEGIN TRANSACTION")
                 try:
                     probe.bulk_load(con, "probe")
