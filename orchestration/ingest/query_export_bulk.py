@@ -17,11 +17,9 @@ How it is fast:
   chunks of whole lines (a line break byte never occurs inside a GB18030 or UTF-8 character),
   each chunk transcoded to UTF-8 by iconv (glibc, C; Python's codec when iconv is missing) into a
   temporary file while DuckDB loads the previous group of chunks: transcoding overlaps loading.
-- each line of a chunk file starts with its line number in the original file (one more field), so
-  a row carries its source line exactly as the streaming reader numbers it. Not `WITH ORDINALITY`:
-  DuckDB computes that as row_number() over the scan, which makes the whole pipeline
-  single-threaded (the loads ran at ~1.3 cores of 2).
-- one INSERT per group of chunks, one `read_csv([chunk files])`: DuckDB reads them in parallel.
+- one INSERT per group of chunks, a UNION ALL of one `read_csv(chunk) WITH ORDINALITY` per chunk:
+  DuckDB reads the chunks in parallel, and each chunk's ordinality plus the line its first row was
+  on (counted while cutting) is the row's source line, exactly as the streaming reader numbers it.
 - validation is SQL inside the same INSERT: a cell that is not clean evaluates `error()`, which
   aborts the statement (and so the release's transaction) at the first such row.
 - `preserve_insertion_order=false` for the load (`rows_in_any_order`).
@@ -85,6 +83,7 @@ class BulkLayout:
 @dataclass(frozen=True)
 class _Chunk:
     path: Path
+    first_line: int  # line number of the chunk's first row
     lines: int
 
 
@@ -116,12 +115,12 @@ def _number(cell: str, sql_type: str) -> tuple[str, str]:
 
 
 def row_select(layout: BulkLayout, raw_columns: list[tuple[str, str]], release_id: str) -> str:
-    """SELECT list (release_id, source_row, raw columns in order) over the columns source_line, c0…cN
-    of the chunk files, with the cleanliness test inside."""
+    """SELECT list (release_id, source_row, raw columns in order) over columns c0…cN of one chunk,
+    the `first_line` placeholder standing for the chunk's first line; plus the cleanliness test."""
     index = layout.index
     column = {field: f"c{i}" for field, i in index.items()}
     clean: list[str] = []
-    expressions = [_sql_text(release_id), "source_line"]
+    expressions = [_sql_text(release_id), "{first_line} + ordinality - 1"]
     for name, sql_type in raw_columns:
         cell = column.get(name)
         if name == "flow":
@@ -160,13 +159,12 @@ def row_select(layout: BulkLayout, raw_columns: list[tuple[str, str]], release_i
     return ", ".join(expressions)
 
 
-def _read_chunks_sql(chunks: list[_Chunk], n_columns: int) -> str:
-    columns = "{'source_line': 'BIGINT', " + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n_columns)) + "}"
-    files = "[" + ", ".join(_sql_text(str(chunk.path)) for chunk in chunks) + "]"
+def _read_chunk_sql(chunk: _Chunk, n_columns: int) -> str:
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n_columns)) + "}"
     return (
-        f"read_csv({files}, header = false, auto_detect = false, columns = {columns}, "
+        f"read_csv({_sql_text(str(chunk.path))}, header = false, auto_detect = false, columns = {columns}, "
         f"delim = ',', quote = '\"', escape = '\"', strict_mode = true, encoding = 'utf-8', "
-        f"max_line_size = {MAX_LINE_BYTES + 32})"
+        f"max_line_size = {MAX_LINE_BYTES}) WITH ORDINALITY"
     )
 
 
@@ -194,15 +192,8 @@ def _transcoder(encoding: str | None):
     return with_iconv if iconv else with_python
 
 
-def _numbered(data: bytes, first_line: int) -> bytes:
-    """Each line prefixed with its line number and a comma (a blank line too: it then has too few
-    fields, and a cell spanning lines gets a number inside it, so either way the load declines)."""
-    body = data[:-1] if data.endswith(b"\n") else data
-    return b"\n".join(b"%d,%b" % numbered for numbered in enumerate(body.split(b"\n"), first_line)) + b"\n"
-
-
 def _chunks(path: Path, layout: BulkLayout, folder: Path) -> Iterator[_Chunk]:
-    """The rows after the header as UTF-8 chunk files of whole numbered lines."""
+    """The rows after the header as UTF-8 chunk files of whole lines, with their first line numbers."""
     transcode = _transcoder(layout.encoding)
     line = layout.first_data_line
     with open(path, "rb") as f:
@@ -220,8 +211,8 @@ def _chunks(path: Path, layout: BulkLayout, folder: Path) -> Iterator[_Chunk]:
             if not data:
                 return
             lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-            chunk = _Chunk(folder / f"chunk-{number:05d}.csv", lines)
-            chunk.path.write_bytes(_numbered(transcode(data), line))
+            chunk = _Chunk(folder / f"chunk-{number:05d}.csv", line, lines)
+            chunk.path.write_bytes(transcode(data))
             yield chunk
             line += lines
             number += 1
@@ -317,8 +308,12 @@ def bulk_insert(
     expected = 0
     try:
         for group in _groups_ahead(path, layout, folder):
+            union = " UNION ALL ".join(
+                f"SELECT {select.replace('{first_line}', str(chunk.first_line))} FROM {_read_chunk_sql(chunk, layout.n_columns)}"
+                for chunk in group
+            )
             try:
-                con.execute(f"INSERT INTO raw.{raw_table} SELECT {select} FROM {_read_chunks_sql(group, layout.n_columns)}")
+                con.execute(f"INSERT INTO raw.{raw_table} {union}")
             except duckdb.Error as error:
                 raise BulkDeclined(_first_line(error)) from None
             expected += sum(chunk.lines for chunk in group)
