@@ -753,6 +753,25 @@ METHODS = {
 }
 
 
+def previous_run(out_json: Path, mode: str) -> dict | None:
+    """The figures of the run this one replaces (the same file, the same mode), to show how far a rerun
+    moved them: what a rerun reproduces, and what is noise."""
+    try:
+        before = json.loads(out_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if before.get("mode") != mode:
+        return None
+    return {"date": before.get("date"), "commit": (before.get("git") or {}).get("commit"),
+            "figures": {key: before.get(key) for key in KEYS}}
+
+
+def _change(now: Any, before: Any) -> str:
+    if not isinstance(now, (int, float)) or not isinstance(before, (int, float)) or not before:
+        return "—"
+    return f"{(now / before - 1) * 100:+.0f} %"
+
+
 def write_outputs(results: dict, out_md: Path, out_json: Path) -> None:
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_md.parent.mkdir(parents=True, exist_ok=True)
@@ -877,6 +896,15 @@ def markdown(results: dict) -> str:
             f"{q['query']}: {q['median_ms']:.1f} / {q['max_ms']:.1f}, {q['rows']}" for q in results["p4_queries"]))
     if results.get("p5_jobs"):
         lines.append(f"- p5 jobs: {_jobs_line(results['p5_jobs'])}")
+    previous = results.get("previous")
+    if previous:
+        lines += ["", "## Against the previous run", "",
+                  f"The run this page replaced: {previous['date']}, commit {(previous['commit'] or '?')[:12]}.", "",
+                  "| figure | previous | this run | change |", "|---|---|---|---|"]
+        for key in KEYS:
+            before, now = previous["figures"].get(key), results.get(key)
+            digits = 2 if key in ("p1_vs_duckdb", "p1_vs_pandas", "p2_ratio") else 1
+            lines.append(f"| `{key}` | {_fmt(before, digits)} | {_fmt(now, digits)} | {_change(now, before)} |")
     lines += ["", "## Long fault test", ""]
     fault = results.get("fault_test")
     if fault is None:
@@ -971,6 +999,7 @@ def main(argv: list[str] | None = None) -> int:
     results["bench_seconds"] = time.perf_counter() - started
     results["met"] = {k: met(k, results.get(k)) for k in TARGETS}
     results["why"] = explain(results)
+    results["previous"] = previous_run(args.out_json, results["mode"])
     write_outputs(results, args.out_md, args.out_json)
     print_table(results)
     _say(f"wrote {args.out_md} and {args.out_json} in {results['bench_seconds'] / 60:.1f} min")

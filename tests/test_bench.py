@@ -39,3 +39,19 @@ def test_quick_bench_writes_markdown_and_json_with_every_key(tmp_path):
         assert f"`{key}`" in text
     # The temp data is cleaned up.
     assert not any((tmp_path / "tmp").iterdir())
+
+
+def test_a_rerun_page_shows_the_previous_figures_beside_the_new(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", REPO_ROOT / "bench" / "run.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench  # dataclasses look their module up there
+    spec.loader.exec_module(bench)
+    out_json = tmp_path / "benchmarks.json"
+    assert bench.previous_run(out_json, "full") is None  # no earlier run
+    out_json.write_text(json.dumps({"mode": "quick", "date": "d", "git": {"commit": "c"}, "p2_ratio": 1.5}))
+    assert bench.previous_run(out_json, "full") is None  # a quick run is no reference for a full one
+    previous = bench.previous_run(out_json, "quick")
+    assert previous["figures"]["p2_ratio"] == 1.5 and previous["figures"]["p1_vs_duckdb"] is None
+    assert bench._change(1.65, 1.5) == "+10 %" and bench._change(None, 1.5) == "—"
