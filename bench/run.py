@@ -693,7 +693,7 @@ def explain(results: dict) -> dict[str, str]:
         why["p5"] = (
             f"`make run` took {_fmt(r.get('p5_make_run_s'), 1)} s: {_jobs_line(r.get('p5_jobs', {}))}; the rest "
             f"({_fmt(r.get('p5_make_run_s', 0) - sum(r.get('p5_jobs', {}).values()), 1)} s) is outside the Dagster jobs: "
-            "`dbt parse` (the manifest target runs on every make run), writing the sample files into the inbox, "
+            "make's up-to-date check of the dbt manifest, writing the sample files into the inbox, "
             "starting Python, importing Dagster and the code location, and the summary. Steps: "
             + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(r.get("p5_steps", {}).items(), key=lambda kv: -kv[1])[:6])
             + "."
