@@ -35,7 +35,7 @@ run: manifest
 test: manifest
 	$(BIN)/python -m pytest
 
-## Measure against the targets (docs/benchmarks.md, docs/benchmarks.json); ~30 GB free temp disk, 30-45 min.
+## Measure against the targets (docs/benchmarks.md, docs/benchmarks.json); ~30 GB free temp disk, ~25 min on 2 cores.
 ## BENCH_QUICK=1: small sizes to try it; BENCH_TMPDIR: where the temp data goes; TRADE_FAULT_POINTS=50: also the long fault test.
 bench: manifest
 	$(BIN)/python bench/run.py

@@ -243,7 +243,7 @@ def parquet_digest(published_dir: Path) -> str:
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_BUILD = re.compile(r"\d{8}T\d+Z")  # a publish's build id (parquet-versions/<build>)
+_BUILD = re.compile(r"\d{8}T\d+Z")  # a publish's build id (published/builds/<build>)
 _PID_STAMP = re.compile(r"\.\d+\.[0-9a-f]{8}\.(old|building)(?=/|$)")  # the report card's previous copy
 _COMPUTE_LOG = re.compile(r"(compute_logs/)[a-z]{8}(\.\w+)$")  # Dagster's per-step log files
 
