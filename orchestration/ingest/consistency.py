@@ -40,18 +40,23 @@ def _month_shift(month: date, delta: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _current_ytd(con, raw_table, key_columns, ytd_columns, fmt, variant, month) -> dict[tuple, tuple]:
-    """Year-to-date figures of the current vintage of `month` for the same kind of table."""
+def _current_ytd(con, raw_table, key_columns, ytd_columns, fmt, variant, months) -> dict[date, dict[tuple, tuple]]:
+    """Year-to-date figures of the current vintage of each of `months` for the same kind of table
+    (one query for both neighbours: per release, the query costs more than the check)."""
     rows = con.execute(
         f"""
-        SELECT {", ".join(key_columns)}, {", ".join(ytd_columns)}
+        SELECT rel.period_end, {", ".join(key_columns)}, {", ".join(ytd_columns)}
         FROM raw.{raw_table} AS r JOIN raw.releases AS rel ON r.release_id = rel.release_id
-        WHERE rel.status = 'loaded' AND rel.format = ? AND coalesce(rel.variant, '') = ? AND rel.period_end = ?
+        WHERE rel.status = 'loaded' AND rel.format = ? AND coalesce(rel.variant, '') = ?
+          AND list_contains(?, rel.period_end)
         """,
-        [fmt, variant, month],
+        [fmt, variant, months],
     ).fetchall()
     width = len(key_columns)
-    return {tuple(row[:width]): tuple(row[width:]) for row in rows}
+    figures: dict[date, dict[tuple, tuple]] = {month: {} for month in months}
+    for month, *row in rows:
+        figures[month][tuple(row[:width])] = tuple(row[width:])
+    return figures
 
 
 def check_ytd_does_not_decrease(con: duckdb.DuckDBPyConnection, parsed: ParsedRelease) -> None:
@@ -68,8 +73,11 @@ def check_ytd_does_not_decrease(con: duckdb.DuckDBPyConnection, parsed: ParsedRe
         neighbours.append(("previous", _month_shift(month, -1)))
     if month.month < 12:
         neighbours.append(("next", _month_shift(month, 1)))
+    known_by_month = _current_ytd(
+        con, raw_table, key_columns, ytd_columns, parsed.format, parsed.variant, [m for _, m in neighbours]
+    )
     for side, other_month in neighbours:
-        other = _current_ytd(con, raw_table, key_columns, ytd_columns, parsed.format, parsed.variant, other_month)
+        other = known_by_month[other_month]
         if not other:
             continue
         for row in parsed.rows:

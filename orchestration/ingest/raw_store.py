@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from itertools import islice
@@ -80,6 +81,47 @@ CREATE TABLE IF NOT EXISTS raw.rejected_rows (
 )"""
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN … COMMIT; on any error (an interrupt included) ROLLBACK, and the error goes on."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+class SharedTransaction:
+    """Small releases (rows parsed in memory, no bulk reader) load in shared transactions of up to
+    `size` releases: a commit per release cost more than writing a small table's rows, and the 512
+    sample releases of `make run` spent seconds in commits. Each release stays all-or-nothing with
+    its `loaded` status, since the group commits whole or not at all; a crash leaves the group pending."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, size: int) -> None:
+        self.con, self.size, self.releases, self.open = con, size, 0, False
+
+    def join(self) -> None:
+        """Before writing one more release: commit a full group, begin a new one when none is open."""
+        if self.open and self.releases >= self.size:
+            self.commit()
+        if not self.open:
+            self.con.execute("BEGIN TRANSACTION")
+            self.open, self.releases = True, 0
+        self.releases += 1
+
+    def commit(self) -> None:
+        if self.open:
+            self.con.execute("COMMIT")
+            self.open = False
+
+    def rollback(self) -> None:
+        if self.open:
+            self.con.execute("ROLLBACK")
+            self.open = False
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -118,12 +160,16 @@ class RegistryEntry:
     status: str
     period_end: date | None
     sidecar: str | None
+    landing_path: str
+
 
 
 def known_releases(con: duckdb.DuckDBPyConnection) -> dict[str, RegistryEntry]:
     """sha256 → entry, for every release ever registered."""
-    rows = con.execute("SELECT sha256, release_id, file_name, status, period_end, sidecar FROM raw.releases").fetchall()
-    return {sha: RegistryEntry(rid, name, status, end, sidecar) for sha, rid, name, status, end, sidecar in rows}
+    rows = con.execute(
+        "SELECT sha256, release_id, file_name, status, period_end, sidecar, landing_path FROM raw.releases"
+    ).fetchall()
+    return {sha: RegistryEntry(*entry) for sha, *entry in rows}
 
 
 def _metadata(parsed: ParsedRelease | None) -> list:
@@ -205,15 +251,11 @@ def reregister_release(
 def pending_releases(con: duckdb.DuckDBPyConnection) -> list[RegistryEntry]:
     rows = con.execute(
         """
-        SELECT release_id, file_name, status, period_end, sidecar FROM raw.releases
+        SELECT release_id, file_name, status, period_end, sidecar, landing_path FROM raw.releases
         WHERE status = 'pending' ORDER BY received_at, release_id
         """
     ).fetchall()
     return [RegistryEntry(*row) for row in rows]
-
-
-def landing_path_of(con: duckdb.DuckDBPyConnection, release_id: str) -> str:
-    return con.execute("SELECT landing_path FROM raw.releases WHERE release_id = ?", [release_id]).fetchone()[0]
 
 
 def _as_text(value) -> str | None:
@@ -269,74 +311,96 @@ def load_release(con: duckdb.DuckDBPyConnection, release_id: str, parsed: Parsed
     return _load_in_one_transaction(con, release_id, parsed, lambda con, rid: _insert_rows(con, rid, parsed))
 
 
+def loads_from_memory(parsed: ParsedRelease) -> bool:
+    """Its rows are all parsed already and no bulk reader takes it: writing them cannot turn up a bad
+    row halfway, so the release can share a transaction with others (SharedTransaction)."""
+    return parsed.bulk_load is None and isinstance(parsed.rows, (list, tuple))
+
+
+def write_release_from_memory(con: duckdb.DuckDBPyConnection, release_id: str, parsed: ParsedRelease) -> int:
+    """load_release for a release that loads_from_memory, inside the caller's open transaction."""
+    if not parsed.rows:  # rejected before anything is written, so the shared transaction stays clean
+        raise ReleaseRejected(parsed.file_name, NO_ROWS)
+    return _write_release(con, release_id, parsed, lambda con, rid: _insert_rows(con, rid, parsed))
+
+
+NO_ROWS = "no data rows could be loaded from the file"
+
+
 def _load_in_one_transaction(
     con: duckdb.DuckDBPyConnection,
     release_id: str,
     parsed: ParsedRelease,
     insert_rows: Callable[[duckdb.DuckDBPyConnection, str], int],
 ) -> int:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        # An interrupted attempt cannot have committed rows, but a rerun must be idempotent anyway.
-        con.execute(f"DELETE FROM raw.{parsed.raw_table.name} WHERE release_id = ?", [release_id])
-        con.execute("DELETE FROM raw.rejected_rows WHERE release_id = ?", [release_id])
-        count = insert_rows(con, release_id)
-        if count == 0:
-            raise ReleaseRejected(parsed.file_name, "no data rows could be loaded from the file")
-        rejected = parsed.rejected_rows
-        if rejected:
-            frame = pd.DataFrame(
-                [[release_id, r.source_row, r.column, r.raw_value, r.reason] for r in rejected],
-                columns=["release_id", "source_row", "column_name", "raw_value", "reason"],
-                dtype=object,
+    with transaction(con):
+        return _write_release(con, release_id, parsed, insert_rows)
+
+
+def _write_release(
+    con: duckdb.DuckDBPyConnection,
+    release_id: str,
+    parsed: ParsedRelease,
+    insert_rows: Callable[[duckdb.DuckDBPyConnection, str], int],
+) -> int:
+    """The rows, rejected rows and `loaded` status of one release (and the vintages it supersedes),
+    in the caller's transaction."""
+    # An interrupted attempt cannot have committed rows, but a rerun must be idempotent anyway.
+    con.execute(f"DELETE FROM raw.{parsed.raw_table.name} WHERE release_id = ?", [release_id])
+    con.execute("DELETE FROM raw.rejected_rows WHERE release_id = ?", [release_id])
+    count = insert_rows(con, release_id)
+    if count == 0:
+        raise ReleaseRejected(parsed.file_name, NO_ROWS)
+    rejected = parsed.rejected_rows
+    if rejected:
+        frame = pd.DataFrame(
+            [[release_id, r.source_row, r.column, r.raw_value, r.reason] for r in rejected],
+            columns=["release_id", "source_row", "column_name", "raw_value", "reason"],
+            dtype=object,
+        )
+        con.register("incoming_rejected", frame)
+        try:
+            con.execute(
+                "INSERT INTO raw.rejected_rows SELECT release_id, CAST(source_row AS BIGINT), column_name, "
+                "raw_value, reason FROM incoming_rejected"
             )
-            con.register("incoming_rejected", frame)
-            try:
-                con.execute(
-                    "INSERT INTO raw.rejected_rows SELECT release_id, CAST(source_row AS BIGINT), column_name, "
-                    "raw_value, reason FROM incoming_rejected"
-                )
-            finally:
-                con.unregister("incoming_rejected")
-        period = parsed.observed_period or parsed.period
+        finally:
+            con.unregister("incoming_rejected")
+    period = parsed.observed_period or parsed.period
+    con.execute(
+        """
+        UPDATE raw.releases SET status = 'loaded', loaded_at = ?, row_count = ?, rejected_row_count = ?,
+               error = ?, period_start = ?, period_end = ?, notes = ?, raw_table = ?, variant = ?
+        WHERE release_id = ?
+        """,
+        [
+            utc_now(),
+            count,
+            len(rejected),
+            f"{len(rejected)} row(s) rejected, see raw.rejected_rows" if rejected else None,
+            period.start,
+            period.end,
+            "; ".join(parsed.notes) or None,
+            parsed.raw_table.name,
+            parsed.variant,
+            release_id,
+        ],
+    )
+    if parsed.format in COMPLETE_TABLE_FORMATS:
+        # Older vintages of the same table: kept, but no longer the current figure.
         con.execute(
             """
-            UPDATE raw.releases SET status = 'loaded', loaded_at = ?, row_count = ?, rejected_row_count = ?,
-                   error = ?, period_start = ?, period_end = ?, notes = ?, raw_table = ?, variant = ?
-            WHERE release_id = ?
+            UPDATE raw.releases AS old SET status = 'superseded', superseded_by = new.release_id
+            FROM raw.releases AS new
+            WHERE new.release_id = ? AND old.release_id <> new.release_id AND old.status = 'loaded'
+              AND old.format = new.format AND old.scope = new.scope
+              AND old.flow IS NOT DISTINCT FROM new.flow AND old.currency IS NOT DISTINCT FROM new.currency
+              AND coalesce(old.variant, '') = coalesce(new.variant, '')
+              AND old.period_start = new.period_start AND old.period_end = new.period_end
+              AND old.received_at <= new.received_at
             """,
-            [
-                utc_now(),
-                count,
-                len(rejected),
-                f"{len(rejected)} row(s) rejected, see raw.rejected_rows" if rejected else None,
-                period.start,
-                period.end,
-                "; ".join(parsed.notes) or None,
-                parsed.raw_table.name,
-                parsed.variant,
-                release_id,
-            ],
+            [release_id],
         )
-        if parsed.format in COMPLETE_TABLE_FORMATS:
-            # Older vintages of the same table: kept, but no longer the current figure.
-            con.execute(
-                """
-                UPDATE raw.releases AS old SET status = 'superseded', superseded_by = new.release_id
-                FROM raw.releases AS new
-                WHERE new.release_id = ? AND old.release_id <> new.release_id AND old.status = 'loaded'
-                  AND old.format = new.format AND old.scope = new.scope
-                  AND old.flow IS NOT DISTINCT FROM new.flow AND old.currency IS NOT DISTINCT FROM new.currency
-                  AND coalesce(old.variant, '') = coalesce(new.variant, '')
-                  AND old.period_start = new.period_start AND old.period_end = new.period_end
-                  AND old.received_at <= new.received_at
-                """,
-                [release_id],
-            )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return count
 
 
@@ -352,8 +416,7 @@ def withdraw_release(con: duckdb.DuckDBPyConnection, release_id: str, reason: st
     quarantined with the reason, and a vintage it had superseded is current again — in one
     transaction. The original bytes stay in landing/; a corrected file is a new release."""
     raw_table = con.execute("SELECT raw_table FROM raw.releases WHERE release_id = ?", [release_id]).fetchone()[0]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         removed = 0
         if raw_table:
             removed = con.execute(f"DELETE FROM raw.{raw_table} WHERE release_id = ?", [release_id]).fetchone()[0]
@@ -365,8 +428,4 @@ def withdraw_release(con: duckdb.DuckDBPyConnection, release_id: str, reason: st
             "UPDATE raw.releases SET status = 'quarantined', error = ?, row_count = 0 WHERE release_id = ?",
             [reason, release_id],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return removed

@@ -2,8 +2,8 @@
 
 1. `register_inbox`: archive every new inbox file under landing/ and record it in
    raw.releases, as `pending` or, when it cannot be trusted, `quarantined`.
-2. `load_pending`: load the pending releases of a range of months into raw.*,
-   one transaction per release.
+2. `load_pending`: load the pending releases of a range of months into raw.*; each
+   release's rows appear together with its `loaded` status (small ones share a commit).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .query_export_bulk import remove_leftovers
 from .release import ParseContext, ParsedRelease, read_sidecar
 
 log = logging.getLogger(__name__)
+RELEASES_PER_COMMIT = 64  # small releases loaded in one transaction (raw_store.SharedTransaction)
 
 
 @dataclass
@@ -85,28 +86,32 @@ def register_inbox(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, source
     remove_partial_copies(paths.landing)
     known = raw_store.known_releases(con)
     result = RegisterResult()
-    for path in inbox_files(paths.inbox):
-        landed = land_file(path, paths.inbox, paths.landing)
-        entry = known.get(landed.sha256)
-        if entry is not None:
-            # Known bytes are one release. Only a quarantined one whose sidecar changed is judged again:
-            # that is how a user supplies a missing direction or period.
-            changed = entry.status == "quarantined" and _sidecar_text(_peek_sidecar(path)) != entry.sidecar
-            if not changed:
-                result.already_known += 1
-                continue
-            sidecar, parsed, rejection = _judge(landed, path)
-            raw_store.reregister_release(con, entry.release_id, parsed, rejection, sidecar or None)
-        else:
-            sidecar, parsed, rejection = _judge(landed, path)
-            raw_store.register_release(con, landed, parsed, rejection, source, sidecar or None)
-        known[landed.sha256] = raw_store.RegistryEntry(
-            landed.release_id, landed.file_name, "quarantined" if rejection else "pending", None, _sidecar_text(sidecar)
-        )
-        if rejection:
-            result.new_quarantined.append((landed.file_name, rejection.message))
-        else:
-            result.new_pending.append(landed.release_id)
+    # One transaction for the whole scan: a commit per file cost more than registering it. A crash
+    # leaves only the landed copies, which the next scan registers (landing is content-addressed).
+    with raw_store.transaction(con):
+        for path in inbox_files(paths.inbox):
+            landed = land_file(path, paths.inbox, paths.landing)
+            entry = known.get(landed.sha256)
+            if entry is not None:
+                # Known bytes are one release. Only a quarantined one whose sidecar changed is judged again:
+                # that is how a user supplies a missing direction or period.
+                changed = entry.status == "quarantined" and _sidecar_text(_peek_sidecar(path)) != entry.sidecar
+                if not changed:
+                    result.already_known += 1
+                    continue
+                sidecar, parsed, rejection = _judge(landed, path)
+                raw_store.reregister_release(con, entry.release_id, parsed, rejection, sidecar or None)
+            else:
+                sidecar, parsed, rejection = _judge(landed, path)
+                raw_store.register_release(con, landed, parsed, rejection, source, sidecar or None)
+            status = "quarantined" if rejection else "pending"
+            known[landed.sha256] = raw_store.RegistryEntry(
+                landed.release_id, landed.file_name, status, None, _sidecar_text(sidecar), str(landed.landing_path)
+            )
+            if rejection:
+                result.new_quarantined.append((landed.file_name, rejection.message))
+            else:
+                result.new_pending.append(landed.release_id)
     result.pending_periods = sorted({e.period_end for e in raw_store.pending_releases(con)})
     return result
 
@@ -125,21 +130,33 @@ def load_pending(
     raw_store.ensure_raw_schema(con, ALL_RAW_TABLES)
     remove_leftovers(con)  # chunk files of a bulk load that was killed
     result = LoadResult()
-    for entry in raw_store.pending_releases(con):
-        if first_period and entry.period_end < first_period:
-            continue
-        if last_period and entry.period_end > last_period:
-            continue
-        landing_path = Path(raw_store.landing_path_of(con, entry.release_id))
-        sidecar = json.loads(entry.sidecar) if entry.sidecar else {}
-        try:
-            parsed = parse_release(landing_path, entry.file_name, _context(sidecar))
-            check_ytd_does_not_decrease(con, parsed)
-            rows = raw_store.load_release(con, entry.release_id, parsed)
-        except ReleaseRejected as error:
-            raw_store.quarantine_release(con, entry.release_id, error)
-            result.quarantined.append((entry.file_name, error.message))
-            continue
-        result.loaded.append((entry.release_id, entry.file_name, rows))
-        result.rejected_rows += len(parsed.rejected_rows)
+    shared = raw_store.SharedTransaction(con, RELEASES_PER_COMMIT)
+    try:
+        for entry in raw_store.pending_releases(con):
+            if first_period and entry.period_end < first_period:
+                continue
+            if last_period and entry.period_end > last_period:
+                continue
+            sidecar = json.loads(entry.sidecar) if entry.sidecar else {}
+            try:
+                parsed = parse_release(Path(entry.landing_path), entry.file_name, _context(sidecar))
+                if raw_store.loads_from_memory(parsed):
+                    shared.join()
+                    check_ytd_does_not_decrease(con, parsed)
+                    rows = raw_store.write_release_from_memory(con, entry.release_id, parsed)
+                else:
+                    shared.commit()  # a streamed or bulk release has a transaction of its own
+                    check_ytd_does_not_decrease(con, parsed)
+                    rows = raw_store.load_release(con, entry.release_id, parsed)
+            except ReleaseRejected as error:
+                # Raised before the release wrote anything (or its own transaction rolled it back).
+                raw_store.quarantine_release(con, entry.release_id, error)
+                result.quarantined.append((entry.file_name, error.message))
+                continue
+            result.loaded.append((entry.release_id, entry.file_name, rows))
+            result.rejected_rows += len(parsed.rejected_rows)
+        shared.commit()
+    except BaseException:
+        shared.rollback()
+        raise
     return result
