@@ -21,8 +21,11 @@ MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -type f -not -path 'dbt_project/target/*' -not -path 'dbt_project/logs/*' \
 	-not -path 'dbt_project/dbt_packages/*' -not -name '.user.yml')
 
+# Parsed with the live file's path the pipeline will give dbt: dbt hashes the profile into its saved
+# parse, and a different path would make every build of `make run` parse the whole project again.
 $(MANIFEST): $(STAMP) $(DBT_FILES)
-	cd dbt_project && $(DBT) parse --profiles-dir . --quiet
+	cd dbt_project && TRADE_DUCKDB_PATH="$$(../$(BIN)/python -c 'from orchestration.config import warehouse_paths; print(warehouse_paths().live_db)')" \
+		$(DBT) parse --profiles-dir . --quiet
 	touch $(MANIFEST)
 
 manifest: $(MANIFEST)
