@@ -52,7 +52,6 @@ TARGETS: dict[str, tuple[str, float]] = {
     "p4_p95_ms": ("<=", 50.0),
     "p5_make_run_s": ("<=", 60.0),
 }
-MEMORY_CAP_SHARE = 0.6  # of RAM, the address space the big build may take (see _memory_cap_bytes)
 KEYS = ("p1_vs_duckdb", "p1_vs_pandas", "p2_ratio", "p3_peak_rss_mb", "p3_file_mb", "p4_p95_ms", "p4_p50_ms",
         "p5_make_run_s")
 
@@ -264,21 +263,8 @@ def _brief(result: dict) -> dict:
     return {k: result[k] for k in keep if k in result}
 
 
-def _memory_cap_bytes() -> int | None:
-    """An address-space limit for the pipeline process and its dbt child: DuckDB's default memory_limit
-    is 80 % of RAM, which on a shared machine means the kernel's OOM killer (taking other people's
-    processes along) before DuckDB's own limit; with the cap, an over-large build fails with an error."""
-    try:
-        total = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                     if line.startswith("MemTotal:")) * 1024
-    except (OSError, StopIteration):
-        return None
-    return int(total * MEMORY_CAP_SHARE)
-
-
-def _pipeline(bench: Bench, warehouse: Path, inbox: Path, memory_capped: bool = False) -> dict:
-    args = {"address_space_bytes": _memory_cap_bytes()} if memory_capped else {}
-    result = bench.worker("pipeline", args, env={"TRADE_WAREHOUSE_DIR": str(warehouse), "TRADE_INBOX": str(inbox)})
+def _pipeline(bench: Bench, warehouse: Path, inbox: Path) -> dict:
+    result = bench.worker("pipeline", {}, env={"TRADE_WAREHOUSE_DIR": str(warehouse), "TRADE_INBOX": str(inbox)})
     if not result["ok"]:
         dbt_log = warehouse / "logs" / "dbt_build.log"
         tail = dbt_log.read_text(encoding="utf-8", errors="replace")[-3000:] if dbt_log.exists() else ""
@@ -400,7 +386,7 @@ def measure_p3_p4(bench: Bench, queries: list[str]) -> dict:
         _say(f"p4: building the marts on it and the sample tables of {s.p4_sample} with the pipeline")
         snapshot, p4_rows = warehouse / "published" / "trade.duckdb", s.p3_rows
         try:
-            build = _twice(lambda: _pipeline(bench, warehouse, data / "inbox", memory_capped=True), "p4 build")
+            build = _twice(lambda: _pipeline(bench, warehouse, data / "inbox"), "p4 build")
             result["p4_build_s"] = build["seconds"]
             result["p4_build"] = _brief(build)
             _say(f"p4: built in {build['seconds']:.0f} s")
@@ -738,9 +724,8 @@ METHODS = {
         "The warehouse of p3 ({p3_rows:,} rows) plus the SAMPLE location tables, city tables and city query "
         "exports of {p4_sample} (so that the region and city marts have rows too; the scale file's province months add "
         "up to the location tables'), built by the real pipeline (`run_pipeline`: load, dbt build of every month, "
-        "publish; its process and dbt capped at {memory_cap:.0%} of RAM of address space, so that a build too big for "
-        "the machine fails instead of calling the kernel's OOM killer on a shared machine; should it fail, the "
-        "queries run on p2's base warehouse and this page says so); then the {p4_count} SQL blocks of docs/analysts.md (extracted as tests/test_docs_queries.py "
+        "publish; dbt's DuckDB holds to the memory_limit of dbt_project/profiles.yml, half the RAM, and spills "
+        "beyond it; should the build fail, the queries run on p2's base warehouse and this page says so); then the {p4_count} SQL blocks of docs/analysts.md (extracted as tests/test_docs_queries.py "
         "does) on warehouse/published/trade.duckdb opened read-only, one connection, each query run once to warm up "
         "and then {p4_repeat} times, all rows fetched. p50/p95 over all {p4_samples} timed runs (linear "
         "interpolation between ranks)."
@@ -855,7 +840,6 @@ def markdown(results: dict) -> str:
         "p2_months": len(scale.parse_months(s["p2_months"])), "p2_history_rows": len(scale.parse_months(s["p2_months"])) * s["p2_rows_per_month"],
         "p3_file_mb": results.get("p3_file_mb") or 0, "p3_polled_peak_rss_mb": results.get("p3_polled_peak_rss_mb") or 0,
         "p4_rows": results.get("p4_rows") or s["p3_rows"], "p4_count": results.get("p4_query_count", 0),
-        "memory_cap": MEMORY_CAP_SHARE,
         "p4_samples": results.get("p4_query_count", 0) * s["p4_repeat"],
         "p5_what": "the default sample releases (2018-01 … 2025-12, 512 files)" if s["p5_sample"] == "default"
         else f"nothing (the inbox holds the sample releases of {s['p5_sample']} only, quick mode)",

@@ -113,12 +113,7 @@ def _run_stats(since: float | None = None) -> dict:
 def pipeline(args: dict) -> dict:
     """What `trade run` does (discover → load → dbt build → publish), on the folders in the
     environment (TRADE_WAREHOUSE_DIR, TRADE_INBOX), timed around run_pipeline. The code location
-    (definitions, dbt manifest) is imported before the clock starts: a constant, not the work.
-    With `address_space_bytes`, this process and its children (dbt) get that RLIMIT_AS, so a build
-    too big for the machine fails with DuckDB's out-of-memory error instead of the OOM killer's."""
-    if args.get("address_space_bytes"):
-        limit = int(args["address_space_bytes"])
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    (definitions, dbt manifest) is imported before the clock starts: a constant, not the work."""
     import orchestration.definitions  # noqa: F401  (import cost outside the timing)
     from orchestration.cli import ensure_dagster_home, exclusive_cli_run, run_pipeline
     from orchestration.config import warehouse_paths
