@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DBT := ../$(BIN)/dbt
 
-.PHONY: run test bench dev manifest install summary sql docs clean-warehouse
+.PHONY: run test test-spark bench dev manifest install summary sql docs clean-warehouse
 
 # Create the venv if missing and install the pinned set (requirements.lock holds the whole resolved tree).
 $(STAMP): pyproject.toml requirements.lock
@@ -14,6 +14,12 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The spark extra (pyspark, dbt-spark) and the deploy extra (the integrations deploy/ names), on top of the install.
+SPARK_STAMP := $(VENV)/.spark-installed-stamp
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,spark,deploy]'
+	touch $(SPARK_STAMP)
 
 # dbt's manifest, which the Dagster definitions are built from; parsed again only when a file of the
 # dbt project (or the install) is newer than it.
@@ -38,6 +44,11 @@ run: manifest
 test: manifest
 	$(BIN)/python -m pytest
 
+## Every model built on Spark (pyspark, local[2]) and each mart compared with the DuckDB build (tests/test_spark.py).
+## Needs Java 17 besides python3; installs the spark extra into the venv first.
+test-spark: manifest $(SPARK_STAMP)
+	$(BIN)/python -m pytest -m spark tests/test_spark.py
+
 ## Measure against the targets (docs/benchmarks.md, docs/benchmarks.json); ~30 GB free temp disk, ~25 min on 2 cores.
 ## BENCH_QUICK=1: small sizes to try it; BENCH_TMPDIR: where the temp data goes; TRADE_FAULT_POINTS=50: also the long fault test.
 bench: manifest
@@ -60,4 +71,5 @@ docs: manifest
 
 ## Delete the built warehouse (inbox, landing archive and snapshot included) under warehouse/.
 clean-warehouse:
-	rm -rf warehouse/inbox warehouse/landing warehouse/published warehouse/trade.duckdb warehouse/trade.duckdb.wal warehouse/dagster_home warehouse/logs
+	rm -rf warehouse/inbox warehouse/landing warehouse/published warehouse/trade.duckdb warehouse/trade.duckdb.wal warehouse/dagster_home warehouse/logs \
+		warehouse/raw_parquet warehouse/spark

@@ -9,6 +9,9 @@
   trade sql           an interactive read-only SQL shell on the published snapshot
   trade docs          the dbt docs site, offline, in published/docs/index.html (what `make docs` does)
   trade dagster-home  prepare and print the Dagster instance folder (used by `make dev`)
+  trade export-raw [--to DIR]
+                      the raw tables of the published snapshot as Parquet (default <warehouse>/raw_parquet),
+                      what the dbt spark target reads (docs/deployment.md)
 
 The steps run as the same Dagster jobs the schedule and sensors launch, in this process, recorded
 in the instance under the warehouse folder, so `make dev` shows every run `make run` made.
@@ -289,6 +292,8 @@ def _command(argv: list[str] | None, paths: WarehousePaths) -> int:
     sub.add_parser("sql", help="an interactive read-only SQL shell on the published snapshot (statements end with ;)")
     sub.add_parser("docs", help="build the dbt docs site (offline) into published/docs/index.html")
     sub.add_parser("dagster-home", help="prepare and print the Dagster instance folder")
+    export_raw = sub.add_parser("export-raw", help="write the raw tables of the published snapshot as Parquet")
+    export_raw.add_argument("--to", dest="destination", type=Path, help="folder (default <warehouse>/raw_parquet)")
     args = parser.parse_args(argv)
 
     if args.command == "dagster-home":
@@ -299,21 +304,28 @@ def _command(argv: list[str] | None, paths: WarehousePaths) -> int:
 
         print(f"dbt docs: {build_dbt_docs(paths)}")
         return 0
+    # The commands that read the published snapshot.
+    if args.command in ("query", "sql", "summary", "export-raw") and not paths.published_db.exists():
+        print(f"no published snapshot at {paths.published_db}; run `make run` first", file=sys.stderr)
+        return 1
     if args.command in ("query", "sql"):
         from .serve.sql import interactive_shell, run_query
 
-        if not paths.published_db.exists():
-            print(f"no published snapshot at {paths.published_db}; run `make run` first", file=sys.stderr)
-            return 1
         if args.command == "query":
             return run_query(paths.published_db, args.sql, as_csv=args.csv)
         return interactive_shell(paths.published_db)
+    if args.command == "export-raw":
+        from .serve.raw_export import export_raw_tables
+
+        # From the snapshot, not the live file: one consistent build, and no wait on a running writer.
+        destination = args.destination or paths.raw_parquet
+        counts = export_raw_tables(paths.published_db, destination)
+        print(f"raw tables as Parquet in {destination.resolve()}: "
+              + ", ".join(f"{table} {rows:,}" for table, rows in counts.items()))
+        return 0
     if args.command == "summary":
         from .serve.summary import summary_text
 
-        if not paths.published_db.exists():
-            print(f"no published snapshot at {paths.published_db}; run `make run` first", file=sys.stderr)
-            return 1
         print(summary_text(paths.published_db))
         return 0
 

@@ -45,6 +45,11 @@ class WarehousePaths:
         return self.published_dir / "trade.duckdb"
 
     @property
+    def raw_parquet(self) -> Path:
+        """The raw tables as Parquet (`trade export-raw`), what the dbt spark target reads."""
+        return self.warehouse_dir / "raw_parquet"
+
+    @property
     def dagster_home(self) -> Path:
         return self.warehouse_dir / "dagster_home"
 

@@ -20,7 +20,7 @@
     where m.loaded_at > (select coalesce(max(built.release_loaded_at), timestamp '1900-01-01') from {{ this }} as built)
     {%- if first and last %}
     union
-    select cast(unnest(generate_series(date '{{ first }}', date '{{ last }}', interval 1 month)) as date)
+    select {{ month_series("date '" ~ first ~ "'", "date '" ~ last ~ "'") }}
     {%- endif %}
 )
 {%- else -%}

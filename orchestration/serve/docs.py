@@ -45,6 +45,10 @@ def build_dbt_docs(paths: WarehousePaths) -> Path:
     return page
 
 
+# The contracts say `string` (a type both DuckDB and Spark read); analysts query DuckDB, which calls it varchar.
+ANALYST_TYPE_NAMES = {"string": "varchar"}
+
+
 def mart_columns_markdown(manifest_path: Path) -> str:
     """One section per contract mart: its description (grain) and a table of its columns."""
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -56,7 +60,8 @@ def mart_columns_markdown(manifest_path: Path) -> str:
         parts.append("| column | type | meaning |\n|---|---|---|")
         for column in model["columns"].values():
             description = " ".join((column.get("description") or "").split()).replace("|", "\\|")
-            parts.append(f"| `{column['name']}` | {column.get('data_type') or ''} | {description} |")
+            data_type = column.get("data_type") or ""
+            parts.append(f"| `{column['name']}` | {ANALYST_TYPE_NAMES.get(data_type, data_type)} | {description} |")
         parts.append("")
     return "\n".join(parts).rstrip() + "\n"
 

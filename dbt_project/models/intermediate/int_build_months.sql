@@ -36,5 +36,5 @@ where m.loaded_at > (
 {%- endif %}
 {%- if first and last %}
 union
-select cast(unnest(generate_series(date '{{ first }}', date '{{ last }}', interval 1 month)) as date)
+select {{ month_series("date '" ~ first ~ "'", "date '" ~ last ~ "'") }}
 {%- endif %}

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='sync_all_columns', unique_key='month_key') }}
+{{ config(**incremental_by_month('month_key')) }}
 -- depends_on: {{ ref('int_release_months') }}
 -- depends_on: {{ ref('int_build_months') }} (built first: it reads this model's watermark before the build moves it)
 -- Query exports are partial by nature (each query picks products, partners, months), so a newer

@@ -64,14 +64,14 @@ with_derived as (
 select
     region_code, region_level, period, is_single_month, release_id, is_sample,
     exports_cny, imports_cny, total_cny, exports_ytd_cny, imports_ytd_cny, total_ytd_cny, total_from_ytd_cny,
-    extract(year from period)::integer as year,
-    extract(month from period)::integer as month
+    cast(extract(year from period) as integer) as year,
+    cast(extract(month from period) as integer) as month
 from with_derived
 union all
 select
     region_code, region_level, period, is_single_month, release_id, is_sample,
     exports_cny, imports_cny, total_cny, exports_ytd_cny, imports_ytd_cny, total_ytd_cny,
     total_cny as total_from_ytd_cny,  -- a city's month is itself derived from its YTD series
-    extract(year from period)::integer as year,
-    extract(month from period)::integer as month
+    cast(extract(year from period) as integer) as year,
+    cast(extract(month from period) as integer) as month
 from {{ ref('int_city_month') }}

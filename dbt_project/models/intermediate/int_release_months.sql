@@ -2,7 +2,7 @@
 -- find the months that new releases touched (macro months_to_rebuild).
 select
     release_id,
-    cast(unnest(generate_series(period_start, period_end, interval 1 month)) as date) as period,
+    {{ month_series('period_start', 'period_end') }} as period,
     loaded_at
 from {{ ref('stg_gacc__releases') }}
 where status in ('loaded', 'superseded') and period_start is not null and period_end is not null

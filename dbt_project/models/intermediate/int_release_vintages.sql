@@ -14,9 +14,10 @@ select
     received_at as known_from,
     lead(received_at) over vintage as known_until,
     lead(received_at) over vintage is null as is_latest,
-    row_number() over (
+    -- bigint on every engine (Spark's row_number is an int)
+    cast(row_number() over (
         partition by format, scope, flow, currency, variant, period_start, period_end order by received_at, release_id
-    ) as vintage_number
+    ) as bigint) as vintage_number
 from {{ ref('stg_gacc__releases') }}
 where status in ('loaded', 'superseded')
   and format in ('gacc_location_table', 'gacc_city_table', 'gacc_preliminary_country')

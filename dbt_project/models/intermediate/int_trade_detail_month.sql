@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='sync_all_columns', unique_key='period') }}
+{{ config(**incremental_by_month('period')) }}
 -- depends_on: {{ ref('int_release_months') }}
 -- depends_on: {{ ref('int_build_months') }} (built first: it reads this model's watermark before the build moves it)
 -- Product detail by month at its natural grain (region × product × partner × trade mode × month ×

@@ -21,16 +21,25 @@ partners as (
     select 'ALL', null, null, '全部贸易伙伴', 'All partners (not broken down)', null, true, true
 ),
 
+-- One row per partner with its current memberships (a join, not correlated EXISTS in the select
+-- list, which Spark's optimizer fails on beside the NOT IN above).
 current_groups as (
-    select gacc_code, group_code
+    select
+        gacc_code,
+        bool_or(group_code = 'EU') as is_eu_member,
+        bool_or(group_code = 'ASEAN') as is_asean_member,
+        bool_or(group_code = 'RCEP') as is_rcep_member,
+        bool_or(group_code = 'BRI') as is_belt_and_road_member
     from {{ ref('partner_groups') }}
     where member_to is null
+    group by gacc_code
 )
 
 select
     p.*,
-    exists (select 1 from current_groups g where g.gacc_code = p.partner_code and g.group_code = 'EU') as is_eu_member,
-    exists (select 1 from current_groups g where g.gacc_code = p.partner_code and g.group_code = 'ASEAN') as is_asean_member,
-    exists (select 1 from current_groups g where g.gacc_code = p.partner_code and g.group_code = 'RCEP') as is_rcep_member,
-    exists (select 1 from current_groups g where g.gacc_code = p.partner_code and g.group_code = 'BRI') as is_belt_and_road_member
+    coalesce(g.is_eu_member, false) as is_eu_member,
+    coalesce(g.is_asean_member, false) as is_asean_member,
+    coalesce(g.is_rcep_member, false) as is_rcep_member,
+    coalesce(g.is_belt_and_road_member, false) as is_belt_and_road_member
 from partners as p
+left join current_groups as g on p.partner_code = g.gacc_code

@@ -10,12 +10,12 @@ select
     cast(extract(year from m.period) as integer) as year,
     cast(extract(month from m.period) as integer) as month,
     cast(extract(quarter from m.period) as integer) as quarter,
-    strftime(m.period, '%Y-%m') as year_month,
-    cast(extract(year from m.period) as varchar) || '-Q' || cast(extract(quarter from m.period) as varchar) as year_quarter,
+    {{ year_month('m.period') }} as year_month,
+    cast(extract(year from m.period) as {{ dbt.type_string() }}) || '-Q' || cast(extract(quarter from m.period) as {{ dbt.type_string() }}) as year_quarter,
     -- GACC publishes January and February together (Spring Festival): both months carry the marker
     -- of their combined release, and a combined figure must never be split between them.
     extract(month from m.period) <= 2 as is_jan_feb,
-    case when extract(month from m.period) <= 2 then cast(extract(year from m.period) as varchar) || '-01/02' end as jan_feb_group,
+    case when extract(month from m.period) <= 2 then cast(extract(year from m.period) as {{ dbt.type_string() }}) || '-01/02' end as jan_feb_group,
     r.hs_revision,
     m.cny_per_usd,
     m.rate_method

@@ -5,7 +5,7 @@
 -- and HS2022 may have changed its scope: hs_concordance says how.
 with seen as (
     select p.hs_level, p.product_code, min(p.period) as first_period, max(p.period) as last_period,
-           string_agg(distinct d.hs_revision, ',' order by d.hs_revision) as hs_revisions
+           {{ sorted_distinct_list('d.hs_revision', ',') }} as hs_revisions
     from {{ ref('int_product_month') }} as p
     left join {{ ref('dim_period') }} as d on p.period = d.period
     where p.hs_level in ('hs8', 'hs6', 'hs4')
@@ -27,11 +27,13 @@ codes as (
 -- The latest name a release printed for each code, Chinese and English apart (the latest release
 -- wins; between names of one release, the greatest, so that the choice never depends on row order).
 -- From the codes each month's rows carry (int_query_export_codes), not from every raw row.
+-- A name is Chinese when it has a CJK unified ideograph (U+4E00–U+9FFF).
+{%- set chinese_character = '[\\x{4E00}-\\x{9FFF}]' %}
 names_from_releases as (
     select
         code as product_code,
-        arg_max(case when regexp_matches(name, '[\x{4E00}-\x{9FFF}]') then name end, {'at': received_at, 'name': name}) as name_zh,
-        arg_max(case when not regexp_matches(name, '[\x{4E00}-\x{9FFF}]') then name end, {'at': received_at, 'name': name}) as name_en
+        {{ max_by_non_null('case when ' ~ contains_match('name', chinese_character) ~ ' then name end', ['received_at', 'name']) }} as name_zh,
+        {{ max_by_non_null('case when not ' ~ contains_match('name', chinese_character) ~ ' then name end', ['received_at', 'name']) }} as name_en
     from {{ ref('int_query_export_codes') }}
     where code_kind = 'product' and name is not null
     group by code
@@ -83,15 +85,15 @@ select
     s.section as product_code,
     s.name_zh as product_name_zh,
     s.name_en as product_name_en,
-    cast(null as varchar) as hs8,
-    cast(null as varchar) as hs6,
-    cast(null as varchar) as hs4,
-    cast(null as varchar) as chapter,
+    cast(null as {{ dbt.type_string() }}) as hs8,
+    cast(null as {{ dbt.type_string() }}) as hs6,
+    cast(null as {{ dbt.type_string() }}) as hs4,
+    cast(null as {{ dbt.type_string() }}) as chapter,
     s.section,
-    cast(null as varchar) as hs_revisions,
+    cast(null as {{ dbt.type_string() }}) as hs_revisions,
     cast(null as date) as first_period,
     cast(null as date) as last_period,
-    cast(null as varchar) as new_three_category
+    cast(null as {{ dbt.type_string() }}) as new_three_category
 from {{ ref('hs_sections') }} as s
 union all
 select

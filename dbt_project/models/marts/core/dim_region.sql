@@ -7,8 +7,8 @@ with regions as (
         '中国' as region_name_zh,
         'China' as region_name_en,
         'nation' as region_level,
-        cast(null as varchar) as parent_region_code,
-        cast(null as varchar) as province_code,
+        cast(null as {{ dbt.type_string() }}) as parent_region_code,
+        cast(null as {{ dbt.type_string() }}) as province_code,
         false as is_yrd
     union all
     select 'YRD', '长三角', 'Yangtze River Delta', 'yrd', 'CN', null, true

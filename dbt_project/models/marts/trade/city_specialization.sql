@@ -25,11 +25,13 @@ shares as (
     from city_chapter
 ),
 
+-- Shares in double precision on every engine (what DuckDB's decimal division gives anyway): Spark
+-- would divide in decimals, and the quotient's rank could differ between near-equal quotients.
 measures as (
     select
         *,
-        exports_cny / nullif(city_exports_cny, 0) as share_in_city,
-        yrd_chapter_exports_cny / nullif(yrd_exports_cny, 0) as share_in_yrd
+        cast(exports_cny as double) / nullif(city_exports_cny, 0) as share_in_city,
+        cast(yrd_chapter_exports_cny as double) / nullif(yrd_exports_cny, 0) as share_in_yrd
     from shares
 )
 

@@ -30,7 +30,7 @@ exports as (
         p.region_level, p.region_code, p.year, c.category,
         sum(p.value_cny) as exports_cny,
         sum(p.value_usd) as exports_usd,
-        string_agg(distinct p.product_code, '+' order by p.product_code) as hs8_codes
+        {{ sorted_distinct_list('p.product_code', '+') }} as hs8_codes
     from {{ ref('int_product_month') }} as p
     inner join codes as c on p.hs_level = 'hs8' and p.product_code = c.hs8
     where p.flow = 'export'

@@ -6,9 +6,9 @@ with latest_month as (
         region_level,
         year,
         max(month) as months_covered,
-        arg_max(exports_ytd_cny, month) as exports_cny,
-        arg_max(imports_ytd_cny, month) as imports_cny,
-        arg_max(total_ytd_cny, month) as total_cny,
+        {{ max_by_non_null('exports_ytd_cny', 'month') }} as exports_cny,
+        {{ max_by_non_null('imports_ytd_cny', 'month') }} as imports_cny,
+        {{ max_by_non_null('total_ytd_cny', 'month') }} as total_cny,
         bool_or(is_sample) as is_sample
     from {{ ref('int_region_month') }}
     where total_ytd_cny is not null
