@@ -32,14 +32,15 @@ def write_files(out_dir: Path, files: Mapping[str, bytes]) -> list[Path]:
 
 def write_sample_releases(out_dir: Path, first: str = "2018-01", last: str = "2025-12") -> dict[str, int]:
     """Write every kind of sample release into out_dir; returns how many files of each kind."""
-    from .city_query_exports import write_city_query_exports
+    from .city_query_exports import generate_city_query_exports
     from .city_tables import write_city_tables
     from .location_tables import write_location_tables
-    from .query_exports import write_query_exports
+    from .query_exports import generate_query_exports
 
+    province_exports = generate_query_exports(first, last)  # made once: the city exports are fitted to it
     return {
         "location tables": len(write_location_tables(out_dir, first, last)),
         "city tables": len(write_city_tables(out_dir, first, last)),
-        "query exports": len(write_query_exports(out_dir, first, last)),
-        "city query exports": len(write_city_query_exports(out_dir, first, last)),
+        "query exports": len(write_files(out_dir, province_exports)),
+        "city query exports": len(write_files(out_dir, generate_city_query_exports(first, last, province_exports))),
     }

@@ -62,6 +62,7 @@ import io
 import random
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -213,11 +214,11 @@ _QUERY_NAME = re.compile(r"^sample-query-export-(\d{4})-(exports|imports)\.csv$"
 _CITY_NAME = re.compile(r"^sample-city-([a-z]+)-(\d{4})-(\d{2})\.csv$")
 
 
-def _chapter_margins(first: str, last: str) -> _Margins:
+def _chapter_margins(province_exports: Mapping[str, bytes]) -> _Margins:
     """The province-level SAMPLE query exports, read back with the csv module, summed by chapter."""
     province_of = {p.registration_code: p.code for p in YRD_PROVINCES if p.code in CITY_PROVINCES}
     margins: _Margins = defaultdict(lambda: defaultdict(int))
-    for name, data in generate_query_exports(first, last).items():
+    for name, data in province_exports.items():
         match = _QUERY_NAME.match(name)
         if not match:
             raise ValueError(f"unexpected query-export file name {name!r}")
@@ -348,13 +349,17 @@ def _render(lines: list[tuple[str, ...]]) -> bytes:
     return ("\n".join(out) + "\n").encode(ENCODING)
 
 
-def generate_city_query_exports(first: str = SAMPLE_FIRST_PERIOD, last: str = SAMPLE_LAST_PERIOD) -> dict[str, bytes]:
+def generate_city_query_exports(
+    first: str = SAMPLE_FIRST_PERIOD, last: str = SAMPLE_LAST_PERIOD, province_exports: Mapping[str, bytes] | None = None
+) -> dict[str, bytes]:
     """file name -> file bytes (GB18030), deterministic: the same bytes on every call and machine,
-    and a month's rows do not depend on which other months are generated."""
+    and a month's rows do not depend on which other months are generated. province_exports: the
+    output of generate_query_exports(first, last) when the caller has it already (it is the
+    slowest part of the sample to make, and the chapter totals come from it)."""
     months = months_between(first, last)
     chapter_names = load_chapter_names()
     city_by_code = {c.code: c for c in load_city_refs()}
-    chapters = _chapter_margins(first, last)
+    chapters = _chapter_margins(province_exports if province_exports is not None else generate_query_exports(first, last))
     cities = _city_margins(first, last)
     _check_margins(chapters, cities, first, last)
     unknown = sorted({ch for totals in chapters.values() for ch in totals} - set(chapter_names))
