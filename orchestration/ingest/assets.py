@@ -96,7 +96,7 @@ def release_registry(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     check_specs=RAW_CHECK_SPECS,
 )
 def raw_release_rows(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """Loads the pending releases of the selected months (by their last month), one transaction each."""
+    """Loads the pending releases of the selected months (by their last month); each release all or nothing."""
     window = context.partition_time_window
     first, last_month = window.start.date(), last_month_of_window(window)
     with warehouse.connect() as con:
