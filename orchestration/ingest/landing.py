@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,29 @@ class LandedFile:
         return self.sha256[:16]
 
 
+@dataclass(frozen=True)
+class InboxStamp:
+    """What an inbox file looked like when its bytes were hashed: a rescan trusts the hash while size
+    and modification time are unchanged, instead of reading every file of a download folder that keeps
+    years of releases again. Like git's index, a stamp whose file was modified less than RACY_NS
+    before the hashing is not trusted (a rewrite within the file system's clock tick could keep both)."""
+
+    size_bytes: int
+    mtime_ns: int
+    sha256: str
+    hashed_at_ns: int  # time.time_ns() when the bytes were read
+
+    def still_holds(self, status: os.stat_result) -> bool:
+        return (
+            status.st_size == self.size_bytes
+            and status.st_mtime_ns == self.mtime_ns
+            and status.st_mtime_ns < self.hashed_at_ns - RACY_NS
+        )
+
+
+RACY_NS = 2_000_000_000
+
+
 def inbox_files(inbox: Path) -> list[Path]:
     """Every release file below the inbox, in a stable order."""
     if not inbox.exists():
@@ -42,6 +66,14 @@ def inbox_files(inbox: Path) -> list[Path]:
     # `<file>.json` beside a file is that file's sidecar (flow, period …), not a release of its own.
     sidecars = {p for p in files if p.suffix == ".json" and p.with_name(p.name[: -len(".json")]) in files}
     return sorted(files - sidecars)
+
+
+def inbox_name(path: Path, inbox: Path) -> str:
+    """The name a release is known by: its path relative to the inbox."""
+    try:
+        return str(path.relative_to(inbox))
+    except ValueError:
+        return path.name
 
 
 def sha256_of(path: Path) -> str:
@@ -62,10 +94,18 @@ def remove_partial_copies(folder: Path) -> int:
     return removed
 
 
-def land_file(path: Path, inbox: Path, landing_dir: Path) -> LandedFile:
-    """Archive one inbox file (idempotent: already-landed bytes are not copied again)."""
-    sha = sha256_of(path)
+def land_file(
+    path: Path, inbox: Path, landing_dir: Path, previous: InboxStamp | None = None
+) -> tuple[LandedFile, InboxStamp]:
+    """Archive one inbox file (idempotent: already-landed bytes are not copied again). `previous` is
+    the file's stamp from the last scan: while it holds and the archive exists, the file is not read."""
+    status = path.stat()
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".gz" else path.suffix.lower()
+    if previous is not None and previous.still_holds(status) and (landing_dir / f"{previous.sha256}{suffix}").exists():
+        sha, hashed_at = previous.sha256, previous.hashed_at_ns
+    else:
+        hashed_at = time.time_ns()  # before reading: a write during the read leaves a newer mtime
+        sha = sha256_of(path)
     target = landing_dir / f"{sha}{suffix}"
     if not target.exists():
         landing_dir.mkdir(parents=True, exist_ok=True)
@@ -77,8 +117,5 @@ def land_file(path: Path, inbox: Path, landing_dir: Path) -> LandedFile:
             raise OSError(f"{path}: the file changed while it was being archived; it will be retried")
         os.chmod(partial, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         os.replace(partial, target)
-    try:
-        name = str(path.relative_to(inbox))
-    except ValueError:
-        name = path.name
-    return LandedFile(sha256=sha, file_name=name, landing_path=target, size_bytes=path.stat().st_size)
+    landed = LandedFile(sha256=sha, file_name=inbox_name(path, inbox), landing_path=target, size_bytes=status.st_size)
+    return landed, InboxStamp(status.st_size, status.st_mtime_ns, sha, hashed_at)

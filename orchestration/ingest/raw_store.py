@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 
 from .errors import ReleaseRejected
-from .landing import LandedFile
+from .landing import InboxStamp, LandedFile
 from .query_export_bulk import BulkDeclined, rows_in_any_order
 from .release import ParsedRelease, RawTable
 
@@ -80,6 +80,17 @@ CREATE TABLE IF NOT EXISTS raw.rejected_rows (
     reason VARCHAR NOT NULL
 )"""
 
+# The inbox scan's memory of each file's size, modification time and hash (landing.InboxStamp), so a
+# rescan reads only new or changed files. A cache, not data: in a schema of its own, outside raw.
+INBOX_FILES_DDL = """
+CREATE TABLE IF NOT EXISTS landing.inbox_files (
+    file_name VARCHAR NOT NULL,         -- relative to the inbox
+    size_bytes BIGINT NOT NULL,
+    mtime_ns BIGINT NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    hashed_at_ns BIGINT NOT NULL
+)"""
+
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
@@ -132,6 +143,8 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection, tables: Iterable[RawTable]
     for migration in RELEASES_MIGRATIONS:
         con.execute(migration)
     con.execute(REJECTED_ROWS_DDL)
+    con.execute("CREATE SCHEMA IF NOT EXISTS landing")
+    con.execute(INBOX_FILES_DDL)
     for table in tables:
         con.execute(table.ddl())
         _rename_old_columns(con, table)
@@ -170,6 +183,27 @@ def known_releases(con: duckdb.DuckDBPyConnection) -> dict[str, RegistryEntry]:
         "SELECT sha256, release_id, file_name, status, period_end, sidecar, landing_path FROM raw.releases"
     ).fetchall()
     return {sha: RegistryEntry(*entry) for sha, *entry in rows}
+
+
+def inbox_stamps(con: duckdb.DuckDBPyConnection) -> dict[str, InboxStamp]:
+    """file name → its stamp from the last inbox scan."""
+    rows = con.execute("SELECT file_name, size_bytes, mtime_ns, sha256, hashed_at_ns FROM landing.inbox_files").fetchall()
+    return {name: InboxStamp(*stamp) for name, *stamp in rows}
+
+
+def save_inbox_stamps(con: duckdb.DuckDBPyConnection, stamps: dict[str, InboxStamp]) -> None:
+    """The stamps of this scan replace the last scan's (a file gone from the inbox is forgotten)."""
+    con.execute("DELETE FROM landing.inbox_files")
+    if stamps:
+        frame = pd.DataFrame(
+            [(name, s.size_bytes, s.mtime_ns, s.sha256, s.hashed_at_ns) for name, s in stamps.items()],
+            columns=["file_name", "size_bytes", "mtime_ns", "sha256", "hashed_at_ns"],
+        )
+        con.register("scanned_inbox_files", frame)
+        try:
+            con.execute("INSERT INTO landing.inbox_files SELECT * FROM scanned_inbox_files")
+        finally:
+            con.unregister("scanned_inbox_files")
 
 
 def _metadata(parsed: ParsedRelease | None) -> list:

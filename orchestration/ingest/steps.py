@@ -22,7 +22,7 @@ from . import raw_store
 from .consistency import check_ytd_does_not_decrease
 from .errors import ReleaseRejected
 from .formats import ALL_RAW_TABLES, parse_release
-from .landing import LandedFile, inbox_files, land_file, remove_partial_copies
+from .landing import InboxStamp, LandedFile, inbox_files, inbox_name, land_file, remove_partial_copies
 from .query_export_bulk import remove_leftovers
 from .release import ParseContext, ParsedRelease, read_sidecar
 
@@ -85,12 +85,15 @@ def register_inbox(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, source
     raw_store.ensure_raw_schema(con, ALL_RAW_TABLES)
     remove_partial_copies(paths.landing)
     known = raw_store.known_releases(con)
+    previous_stamps = raw_store.inbox_stamps(con)
+    stamps: dict[str, InboxStamp] = {}
     result = RegisterResult()
     # One transaction for the whole scan: a commit per file cost more than registering it. A crash
     # leaves only the landed copies, which the next scan registers (landing is content-addressed).
     with raw_store.transaction(con):
         for path in inbox_files(paths.inbox):
-            landed = land_file(path, paths.inbox, paths.landing)
+            landed, stamp = land_file(path, paths.inbox, paths.landing, previous_stamps.get(inbox_name(path, paths.inbox)))
+            stamps[landed.file_name] = stamp
             entry = known.get(landed.sha256)
             if entry is not None:
                 # Known bytes are one release. Only a quarantined one whose sidecar changed is judged again:
@@ -112,6 +115,7 @@ def register_inbox(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, source
                 result.new_quarantined.append((landed.file_name, rejection.message))
             else:
                 result.new_pending.append(landed.release_id)
+        raw_store.save_inbox_stamps(con, stamps)
     result.pending_periods = sorted({e.period_end for e in raw_store.pending_releases(con)})
     return result
 
