@@ -642,9 +642,9 @@ def explain(results: dict) -> dict[str, str]:
                 f"Adding {r.get('p2_new_month')} took {_fmt(r.get('p2_full_s'), 1)} s with {r.get('p2_months')} months "
                 f"({_fmt(r.get('p2_history_rows'), 0)} rows) already in the warehouse and {_fmt(r.get('p2_empty_s'), 1)} s "
                 f"on an empty one. The steps that grew most (empty → full, first run of each): {lines}. Work that "
-                "grows with the warehouse rather than with the new month: the discover step hashes every file still "
-                "in the inbox (sha256 of each known file on every scan), dbt's non-incremental table models and its "
-                "tests scan all months, and publishing copies the whole live DuckDB file "
+                "grows with the warehouse rather than with the new month: dbt's non-incremental table models and its "
+                "tests scan all months, the report card draws the charts that need a year or more of history, and "
+                "publishing copies the whole live DuckDB file, raw and intermediate tables included, and syncs it to disk "
                 f"({_fmt((full.get('live_db_bytes') or 0) / MIB, 0)} MiB full vs {_fmt((empty.get('live_db_bytes') or 0) / MIB, 0)} "
                 "MiB empty) to published/ and rewrites every mart as Parquet and the report card."
             )
@@ -723,7 +723,8 @@ METHODS = {
         "earlier file plus {p2_new_month} ({p2_rows_per_month:,} rows), and (empty) a fresh warehouse with only the "
         "{p2_new_month} file. Each is `run_pipeline` (what `trade run` does: discover → load → dbt build of the "
         "pending months → publish + report card) in a fresh process, timed around the call (the code location is "
-        "imported before the clock starts). p2_ratio = median(full) ÷ median(empty)."
+        "imported before the clock starts); the copies that set a run up are flushed to disk (`sync`) before it "
+        "starts, so their writeback does not slow the run's own writes. p2_ratio = median(full) ÷ median(empty)."
     ),
     "p3": (
         "The largest file: {p3_rows:,} rows, {p3_file_mb:,.0f} MiB (MiB = 2^20 bytes; the target's 5 GB is read as "
