@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import errno
 import fcntl
+import json
 import os
 import re
 import sys
@@ -47,8 +48,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _EXCEPTION_CLASS = re.compile(r"^(?:[\w.]+\.)?_?\w+(?:Exception|Error): ")  # '_duckdb.IOException: '
 
 # Instance settings: one slot for the writers' pool (DuckDB allows a single writer process), and
-# Dagster's SQLite event log with its engines kept (instance_storage.py: the same files, seconds
-# less per run).
+# Dagster's SQLite event log with its engines kept (instance_storage.py: the same files, in the folder
+# Dagster's default storage uses, {runs}; seconds less per run).
 DAGSTER_YAML = """\
 # Written by `trade dagster-home`. The embedded SQLite storage is the default; see
 # docs/engineering.md for a production instance with Postgres run storage.
@@ -58,15 +59,23 @@ concurrency:
 event_log_storage:
   module: orchestration.instance_storage
   class: EngineCachingSqliteEventLogStorage
+  config:
+    base_dir: {runs}
 telemetry:
   enabled: false
 """
-# What earlier versions wrote: replaced by DAGSTER_YAML (a file a user edited is left alone).
+# What earlier versions wrote; replaced by DAGSTER_YAML like a file written for another folder (a
+# warehouse copied or moved). A file a user edited is left alone.
 EARLIER_DAGSTER_YAMLS = (
-    DAGSTER_YAML.replace(
-        "event_log_storage:\n  module: orchestration.instance_storage\n  class: EngineCachingSqliteEventLogStorage\n", ""
-    ),
+    "# Written by `trade dagster-home`. The embedded SQLite storage is the default; see\n"
+    "# docs/engineering.md for a production instance with Postgres run storage.\n"
+    "concurrency:\n  pools:\n    default_limit: 1\ntelemetry:\n  enabled: false\n",
 )
+_DAGSTER_YAML_FOR_ANY_FOLDER = re.compile(re.escape(DAGSTER_YAML).replace(re.escape("{runs}"), ".+"))
+
+
+def dagster_yaml(home: Path) -> str:
+    return DAGSTER_YAML.replace("{runs}", json.dumps(str(home / "history" / "runs")))  # JSON quotes are YAML's
 
 
 def ensure_dagster_home(paths: WarehousePaths) -> Path:
@@ -74,8 +83,10 @@ def ensure_dagster_home(paths: WarehousePaths) -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or paths.dagster_home).resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists() or config.read_text(encoding="utf-8") in EARLIER_DAGSTER_YAMLS:
-        config.write_text(DAGSTER_YAML, encoding="utf-8")
+    wanted = dagster_yaml(home)
+    text = config.read_text(encoding="utf-8") if config.exists() else None
+    if text is None or (text != wanted and (text in EARLIER_DAGSTER_YAMLS or _DAGSTER_YAML_FOR_ANY_FOLDER.fullmatch(text))):
+        config.write_text(wanted, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

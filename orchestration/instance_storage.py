@@ -7,20 +7,20 @@ engine and checking its tables cost as much. A `make run` stores about 3,900 eve
 partition of each asset is an event, and asset events go to the run's database and to the index),
 and a profile of it spent 16 s of 46 s in that storage, most of it compiling and connecting.
 - Each database keeps its engine, so statements are compiled once.
-- The index database (one file, written by every run) keeps one idle connection open between
-  events; a run's own database still gets a fresh connection per event (NullPool, as in Dagster),
-  so a long-lived process (the daemon) never piles up open files, one per run it has seen. SQLite
-  in WAL mode lets the UI and the daemon read and write the same files beside an idle connection.
+- Connections are still fresh for each event (NullPool, as in Dagster): nothing stays open between
+  events, so the UI and the daemon see the files as before, a long-lived process never piles up open
+  files, and a full disk fails the way it always did (a kept connection turned it into a bare
+  "disk I/O error" on the next event).
 - A table found once is not looked up again (tables are only ever added, by migrations).
 
-Configured by the dagster.yaml `trade dagster-home` writes (cli.DAGSTER_YAML). base_dir defaults to
-$DAGSTER_HOME/history/runs, where Dagster's default SQLite storage keeps its event logs, so an
-instance written before keeps its history, and the folder can move with the warehouse.
+Configured by the dagster.yaml `trade dagster-home` writes (cli.dagster_yaml): base_dir is
+<home>/history/runs, where Dagster's default SQLite storage keeps its event logs, so an instance
+written before keeps its history. The file names the folder, so every `trade` command rewrites a
+file it wrote for another folder (a warehouse copied or moved).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +31,7 @@ from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool, QueuePool
+from sqlalchemy.pool import NullPool
 
 
 class EngineCachingSqliteEventLogStorage(SqliteEventLogStorage):
@@ -42,26 +42,17 @@ class EngineCachingSqliteEventLogStorage(SqliteEventLogStorage):
         super().__init__(base_dir, inst_data)
 
     @classmethod
-    def config_type(cls) -> dict:
-        from dagster._config import Field, StringSource
-
-        return {"base_dir": Field(StringSource, is_required=False)}
-
-    @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> EngineCachingSqliteEventLogStorage:
-        base_dir = config_value.get("base_dir") or os.path.join(os.environ["DAGSTER_HOME"], "history", "runs")
-        return cls(base_dir=base_dir, inst_data=inst_data)
+        return cls(inst_data=inst_data, **config_value)  # Dagster's own builds its own class
 
     def _engine(self, shard: str) -> Engine:
         with self._engines_lock:
             engine = self._engines.get(shard)
             if engine is None:
-                pool: dict[str, Any] = (
-                    {"poolclass": QueuePool, "pool_size": 1, "max_overflow": 4} if shard == INDEX_SHARD_NAME
-                    else {"poolclass": NullPool}
-                )
                 engine = create_engine(
-                    self.conn_string_for_shard(shard), connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **pool
+                    self.conn_string_for_shard(shard),
+                    poolclass=NullPool,
+                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
                 )
                 self._engines[shard] = engine
             return engine

@@ -3,7 +3,7 @@ engines kept; events stored by one instance are read back by another, as the UI 
 
 import dagster as dg
 
-from orchestration.cli import DAGSTER_YAML, EARLIER_DAGSTER_YAMLS, ensure_dagster_home
+from orchestration.cli import EARLIER_DAGSTER_YAMLS, dagster_yaml, ensure_dagster_home
 from orchestration.config import WarehousePaths
 from orchestration.instance_storage import EngineCachingSqliteEventLogStorage
 
@@ -38,8 +38,26 @@ def test_an_instance_file_of_an_earlier_version_is_updated_and_an_edited_one_kep
     config = paths.dagster_home / "dagster.yaml"
     config.write_text(EARLIER_DAGSTER_YAMLS[0], encoding="utf-8")
     ensure_dagster_home(paths)
-    assert config.read_text(encoding="utf-8") == DAGSTER_YAML
+    assert config.read_text(encoding="utf-8") == dagster_yaml(paths.dagster_home.resolve())
     edited = EARLIER_DAGSTER_YAMLS[0] + "run_retries:\n  enabled: true\n"
     config.write_text(edited, encoding="utf-8")
     ensure_dagster_home(paths)
     assert config.read_text(encoding="utf-8") == edited
+
+
+def test_a_copied_warehouse_keeps_its_own_run_history(tmp_path, monkeypatch):
+    """The file names its folder: a copy of the warehouse must not write into the original's history."""
+    import shutil
+
+    original = _home(tmp_path / "a", monkeypatch)
+    with dg.DagsterInstance.get() as instance:
+        assert dg.materialize([lettered], instance=instance, partition_key="a").success
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    monkeypatch.delenv("DAGSTER_HOME")
+    copy = _home(tmp_path / "b", monkeypatch)
+    with dg.DagsterInstance.get() as instance:
+        assert dg.materialize([lettered], instance=instance, partition_key="b").success
+    for paths, partitions in ((original, ["a"]), (copy, ["a", "b"])):
+        with dg.DagsterInstance.from_config(str(paths.dagster_home)) as reader:
+            records = reader.fetch_materializations(dg.AssetKey("lettered"), limit=10).records
+            assert sorted(r.partition_key for r in records) == partitions
