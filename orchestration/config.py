@@ -53,6 +53,11 @@ class WarehousePaths:
     def dagster_home(self) -> Path:
         return self.warehouse_dir / "dagster_home"
 
+    @property
+    def dbt_builds(self) -> Path:
+        """One folder per dbt build of this warehouse (its compiled SQL, run_results.json, dbt.log)."""
+        return self.warehouse_dir / "logs" / "dbt_builds"
+
 
 def warehouse_paths() -> WarehousePaths:
     """Read the two variables now (not at import) so tests and users can repoint them."""

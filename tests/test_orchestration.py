@@ -125,6 +125,10 @@ def test_schedule_sensor_chain_and_partition_range(warehouse):
     built = defs.resolve_job_def(build_marts_job.name).execute_in_process(instance=instance, tags=build_request.tags)
     assert built.success
     assert warehouse.published_db.exists()
+    # dbt's artifacts of the build are kept with the warehouse, in a folder named for the run.
+    builds = list((warehouse_paths().dbt_builds).iterdir())
+    assert [b.name.endswith(built.run_id[:8]) for b in builds] == [True]
+    assert (builds[0] / "run_results.json").exists() and (builds[0] / "dbt.log").exists()
     # The monthly dbt assets record the three months; the published snapshot is one asset.
     from dagster import AssetKey
 
@@ -271,3 +275,18 @@ def _incremental_models_digest(warehouse) -> str:
     ):
         digest.update(repr(warehouse.query(sql)).encode())
     return digest.hexdigest()
+
+
+def test_only_the_newest_dbt_build_folders_are_kept(tmp_path):
+    from orchestration.transform.dbt import new_build_folder, remove_old_builds
+
+    builds = tmp_path / "dbt_builds"
+    made = [new_build_folder(builds, f"run{i:05d}") for i in range(7)]
+    assert made == sorted(made)  # named to sort by time
+    remove_old_builds(builds, keep=made[-1], count=5)
+    assert sorted(builds.iterdir()) == made[2:]
+    # The build just made stays even when the clock made it sort first (a clock set back).
+    early = builds / "19990101T000000000000Z-runearly"
+    early.mkdir()
+    remove_old_builds(builds, keep=early, count=2)
+    assert sorted(builds.iterdir()) == [early, *made[5:]]

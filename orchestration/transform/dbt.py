@@ -2,10 +2,11 @@
 
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -109,10 +110,36 @@ def trade_dbt_models(
     # Set (or cleared) on every run: the dbt subprocess inherits this process's environment.
     os.environ.update(dbt_build_env(*partition_months(context)))
     args = dbt_build_args(config.full_refresh)
+    target = new_build_folder(warehouse.paths().dbt_builds, context.run.run_id)
     # Events are held until dbt has exited, then each table's metadata (rows, releases, months,
     # total, preview) is read from the file dbt no longer holds, and attached to its event.
-    events = list(dbt.cli(args, context=context).stream())
+    events = list(dbt.cli(args, context=context, target_path=target).stream())
+    remove_old_builds(target.parent, keep=target)
     yield from with_table_metadata(context, events, warehouse)
+
+
+# The builds whose artifacts are kept: enough to compare the last runs, bounded so that a warehouse
+# on a daily schedule does not grow by a build's 10 MB of compiled SQL and manifest every day.
+KEEP_DBT_BUILDS = 5
+
+
+def new_build_folder(builds: Path, run_id: str) -> Path:
+    """A fresh folder for one dbt build's artifacts, named to sort by time.
+
+    dagster-dbt would write each build to a new folder under dbt_project/target and never remove
+    it; under the warehouse they belong to the warehouse they describe, and are pruned. dbt's saved
+    parse is still taken from dbt_project/target (dagster-dbt copies it into this folder)."""
+    folder = builds / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}-{run_id[:8]}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def remove_old_builds(builds: Path, keep: Path, count: int = KEEP_DBT_BUILDS) -> None:
+    """Remove all but the newest `count` build folders (`keep` always stays)."""
+    folders = sorted(p for p in builds.iterdir() if p.is_dir())
+    for old in folders[:-count]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def with_table_metadata(context: dg.AssetExecutionContext, events: list, warehouse: WarehouseResource) -> Iterator:
