@@ -127,7 +127,7 @@ def test_schedule_sensor_chain_and_partition_range(warehouse):
     assert warehouse.published_db.exists()
     # dbt's artifacts of the build are kept with the warehouse, in a folder named for the run.
     builds = list((warehouse_paths().dbt_builds).iterdir())
-    assert [b.name.endswith(built.run_id[:8]) for b in builds] == [True]
+    assert [b.name.endswith(built.run_id) for b in builds] == [True]
     assert (builds[0] / "run_results.json").exists() and (builds[0] / "dbt.log").exists()
     # The monthly dbt assets record the three months; the published snapshot is one asset.
     from dagster import AssetKey

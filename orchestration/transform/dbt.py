@@ -129,7 +129,7 @@ def new_build_folder(builds: Path, run_id: str) -> Path:
     dagster-dbt would write each build to a new folder under dbt_project/target and never remove
     it; under the warehouse they belong to the warehouse they describe, and are pruned. dbt's saved
     parse is still taken from dbt_project/target (dagster-dbt copies it into this folder)."""
-    folder = builds / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}-{run_id[:8]}"
+    folder = builds / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}-{run_id}"
     folder.mkdir(parents=True)
     return folder
 
