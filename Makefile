@@ -29,9 +29,10 @@ DBT_FILES := $(shell find dbt_project -type f -not -path 'dbt_project/target/*' 
 
 # Parsed with the live file's path the pipeline will give dbt: dbt hashes the profile into its saved
 # parse, and a different path would make every build of `make run` parse the whole project again.
+# --target-path: the manifest goes to dbt_project/target even when DBT_TARGET_PATH is set (the bench sets it).
 $(MANIFEST): $(STAMP) $(DBT_FILES)
 	cd dbt_project && TRADE_DUCKDB_PATH="$$(../$(BIN)/python -c 'from orchestration.config import warehouse_paths; print(warehouse_paths().live_db)')" \
-		$(DBT) parse --profiles-dir . --quiet
+		$(DBT) parse --profiles-dir . --target-path target --quiet
 	touch $(MANIFEST)
 
 manifest: $(MANIFEST)

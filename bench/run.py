@@ -450,6 +450,19 @@ def _measure_p5(bench: Bench) -> dict:
         write_sample_releases(inbox, first, last)
     env = {**os.environ, "TRADE_WAREHOUSE_DIR": str(warehouse), "TRADE_INBOX": str(inbox)}
     env.pop("DAGSTER_HOME", None)
+    # At install, `make manifest` saves dbt's parse for the default warehouse path (dbt hashes the
+    # profile, path included, into it), so a user's `make run` parses only what changed. The same for
+    # this warehouse's path, untimed: dbt parse into a folder of the bench's, which dagster-dbt takes
+    # the saved parse from (DBT_TARGET_PATH). The repository's dbt_project/target is not touched.
+    parse_target = data / "dbt_parse"
+    parsed = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "dbt"), "parse", "--quiet", "--profiles-dir", ".", "--target-path", str(parse_target)],
+        cwd=REPO / "dbt_project", env={**env, "TRADE_DUCKDB_PATH": str(warehouse.resolve() / "trade.duckdb")},
+        capture_output=True, text=True,
+    )
+    if parsed.returncode != 0:
+        raise RuntimeError(f"dbt parse for p5 failed (exit {parsed.returncode}):\n{(parsed.stdout + parsed.stderr)[-3000:]}")
+    env["DBT_TARGET_PATH"] = str(parse_target)
     log = bench.log_dir / "p5-make-run.log"
     _say(f"p5: make run ({'the default sample' if s.p5_sample == 'default' else 'sample ' + s.p5_sample})")
     load_before = os.getloadavg()[0]
@@ -465,7 +478,7 @@ def _measure_p5(bench: Bench) -> dict:
     dbt_log = warehouse / "logs" / "dbt_build.log"
     result = {"p5_make_run_s": seconds, "p5_sample": s.p5_sample, "p5_load_before": load_before,
               "p5_load_after": os.getloadavg()[0],
-              # dbt's saved parse (make manifest) is for the default warehouse path, this run's is a temporary one
+              # should the saved parse not match (a dbt or profile change the bench did not foresee)
               "p5_dbt_parsed_in_full": dbt_log.exists() and "Unable to do partial parsing" in dbt_log.read_text(
                   encoding="utf-8", errors="replace")}
     try:  # where the time went, from the run's Dagster instance (only to explain the figure)
@@ -690,9 +703,9 @@ def explain(results: dict) -> dict[str, str]:
             "starting Python, importing Dagster and the code location, and the summary. Steps: "
             + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(r.get("p5_steps", {}).items(), key=lambda kv: -kv[1])[:6])
             + "."
-            + (" dbt parsed the whole project in this run: its saved parse (`make manifest`) is for the default "
-               "warehouse path, and the bench runs in a temporary folder so as not to touch the repository's "
-               "warehouse; at the default path `make run` reuses the saved parse and parses only what changed." if r.get("p5_dbt_parsed_in_full") else "")
+            + (" dbt parsed the whole project in this run: the parse saved before it did not match (see the "
+               "run's dbt log), so this figure includes a full parse, a few seconds that `make run` at the "
+               "default path does not spend." if r.get("p5_dbt_parsed_in_full") else "")
         )
     return why
 
@@ -744,7 +757,9 @@ METHODS = {
     "p5": (
         "`make run` as a subprocess from the repo, after install (make bench depends on the manifest), with "
         "TRADE_WAREHOUSE_DIR and TRADE_INBOX pointing at an empty temporary folder, so it writes {p5_what} and runs the "
-        "whole pipeline and the summary. Wall time of the command, one run."
+        "whole pipeline and the summary. Wall time of the command, one run. Before it, untimed, dbt's parse is saved for "
+        "that folder's path, as `make manifest` saves it at install for the default path (dbt hashes the warehouse "
+        "path into its saved parse); dagster-dbt takes it from DBT_TARGET_PATH."
     ),
 }
 
