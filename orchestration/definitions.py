@@ -4,7 +4,6 @@ import sqlite3
 
 import dagster as dg
 import sqlalchemy
-from dagster_dbt import DbtCliResource
 
 from .alerts import run_failure_alert
 from .freshness import daily_freshness_check, freshness_checks_job, release_calendar_freshness
@@ -15,7 +14,7 @@ from .resources import WarehouseResource
 from .schedules import daily_release_poll
 from .sensors import build_after_load_sensor, inbox_sensor, pending_releases_sensor
 from .serve.assets import published_snapshot, report_card
-from .transform.dbt import DBT_EXECUTABLE, dbt_project, trade_dbt_models
+from .transform.dbt import DBT_EXECUTABLE, TradeDbtCliResource, dbt_project, trade_dbt_models
 
 
 def _dagster_sqlite_without_fsync(dbapi_connection, _record) -> None:
@@ -44,6 +43,6 @@ defs = dg.Definitions(
     resources={
         "warehouse": WarehouseResource(),
         "release_sources": ReleaseSources(),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "dbt": TradeDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     },
 )

@@ -290,3 +290,12 @@ def test_only_the_newest_dbt_build_folders_are_kept(tmp_path):
     early.mkdir()
     remove_old_builds(builds, keep=early, count=2)
     assert sorted(builds.iterdir()) == [early, *made[5:]]
+
+
+def test_the_dbt_resource_runs_dbt_without_loading_an_adapter_in_this_process():
+    from orchestration.transform.dbt import DBT_EXECUTABLE, TradeDbtCliResource, dbt_project
+
+    invocation = TradeDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(["--version"])
+    invocation.wait()
+    assert invocation.is_successful()
+    assert invocation.adapter is None  # dagster-dbt's would have loaded the project and profile here
