@@ -126,6 +126,8 @@ def test_schedule_sensor_chain_and_partition_range(warehouse):
     assert built.success
     assert warehouse.published_db.exists()
     # dbt's artifacts of the build are kept with the warehouse, in a folder named for the run.
+    # (and nothing in dbt_project/target, where dagster-dbt would have left a folder per build)
+    assert not list((REPO_ROOT / "dbt_project" / "target").glob("trade_dbt_models-*"))
     builds = list((warehouse_paths().dbt_builds).iterdir())
     assert [b.name.endswith(built.run_id) for b in builds] == [True]
     assert (builds[0] / "run_results.json").exists() and (builds[0] / "dbt.log").exists()
@@ -292,10 +294,11 @@ def test_only_the_newest_dbt_build_folders_are_kept(tmp_path):
     assert sorted(builds.iterdir()) == [early, *made[5:]]
 
 
-def test_the_dbt_resource_runs_dbt_without_loading_an_adapter_in_this_process():
+def test_the_dbt_resource_runs_dbt_without_loading_an_adapter_in_this_process(tmp_path):
     from orchestration.transform.dbt import DBT_EXECUTABLE, TradeDbtCliResource, dbt_project
 
-    invocation = TradeDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(["--version"])
+    resource = TradeDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+    invocation = resource.cli(["--version"], target_path=tmp_path / "target")
     invocation.wait()
     assert invocation.is_successful()
     assert invocation.adapter is None  # dagster-dbt's would have loaded the project and profile here

@@ -127,6 +127,7 @@ def trade_dbt_models(
     # total, preview) is read from the file dbt no longer holds, and attached to its event.
     events = list(dbt.cli(args, context=context, target_path=target).stream())
     remove_old_builds(target.parent, keep=target)
+    remove_leftover_project_builds()
     yield from with_table_metadata(context, events, warehouse)
 
 
@@ -152,6 +153,14 @@ def remove_old_builds(builds: Path, keep: Path, count: int = KEEP_DBT_BUILDS) ->
     for old in folders[:-count]:
         if old != keep:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_leftover_project_builds() -> None:
+    """The per-build folders dagster-dbt left in dbt_project/target before builds moved under the
+    warehouse (`<asset>-<run>-<random>`, 10 MB each; thousands after a year of daily runs)."""
+    for leftover in (DBT_PROJECT_DIR / "target").glob(f"{trade_dbt_models.op.name}-*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def with_table_metadata(context: dg.AssetExecutionContext, events: list, warehouse: WarehouseResource) -> Iterator:
