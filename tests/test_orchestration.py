@@ -125,8 +125,8 @@ def test_schedule_sensor_chain_and_partition_range(warehouse):
     built = defs.resolve_job_def(build_marts_job.name).execute_in_process(instance=instance, tags=build_request.tags)
     assert built.success
     assert warehouse.published_db.exists()
-    # dbt's artifacts of the build are kept with the warehouse, in a folder named for the run.
-    # (and nothing in dbt_project/target, where dagster-dbt would have left a folder per build)
+    # dbt's artifacts of the build are kept with the warehouse, in a folder named for the run, and
+    # none in dbt_project/target, where dagster-dbt would have left a folder per build.
     assert not list((REPO_ROOT / "dbt_project" / "target").glob("trade_dbt_models-*"))
     builds = list((warehouse_paths().dbt_builds).iterdir())
     assert [b.name.endswith(built.run_id) for b in builds] == [True]
