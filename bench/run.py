@@ -111,6 +111,11 @@ class Bench:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.runs = 0
         self.p2_base: tuple[Path, int] | None = None  # p2's base warehouse and its rows, kept for p4
+        self.probes: list[dict] = []  # host_probe before each measurement
+
+    def probe(self, label: str) -> None:
+        self.probes.append(host_probe(self.tmp, label, reps=1 if self.quick else 3))
+        _say(f"host probe before {label}: {self.probes[-1]['seconds']:.2f} s")
 
     def worker(self, kind: str, args: dict, env: dict | None = None) -> dict:
         """Run bench/workers.py KIND in a fresh process; its result, plus the parent's view of it
@@ -198,6 +203,51 @@ def _to_utf8(source: Path, target: Path) -> None:
             data, pending = data[:cut], data[cut:]
             out.write(data.decode("gb18030").encode("utf-8"))
         out.write(pending.decode("gb18030").encode("utf-8"))
+
+
+# The host probe: a fixed workload whose time depends only on the machine. The figures measured side
+# by side (p1, p2) are ratios and survive a slow host; p4 and p5 are absolute times and do not, so the
+# page shows the probe taken just before each measurement, against the run's fastest probe and the
+# previous run's, and says which figures came from a pass that ran slow.
+PROBE_SLOW = 1.3  # a probe this much slower than the fastest one seen marks its pass as slow
+
+
+def _probe_once(scratch: Path) -> dict[str, float]:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    started = time.perf_counter()
+    con.execute("SELECT sum(hash(i)) FROM range(100000000) t(i)").fetchone()
+    duckdb_s = time.perf_counter() - started
+    con.close()
+    started = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):  # the interpreter's speed: Dagster and the parsers are Python
+        total += i * i % 7
+    python_s = time.perf_counter() - started
+    block = b"\x5a" * MIB
+    started = time.perf_counter()
+    with open(scratch, "wb") as out:
+        for _ in range(256):
+            out.write(block)
+        out.flush()
+        os.fsync(out.fileno())
+    disk_s = time.perf_counter() - started
+    scratch.unlink()
+    return {"duckdb_s": duckdb_s, "python_s": python_s, "disk_s": disk_s}
+
+
+def host_probe(tmp: Path, label: str, reps: int = 3) -> dict:
+    """The probe, `reps` times; the median of each part and their sum (the figure compared)."""
+    runs = [_probe_once(tmp / ".host-probe") for _ in range(reps)]
+    parts = {key: _median([r[key] for r in runs]) for key in runs[0]}
+    return {"label": label, **parts, "seconds": sum(parts.values()), "load": os.getloadavg()[0]}
+
+
+def slow_passes(probes: list[dict], fastest: float | None) -> list[str]:
+    """The passes whose probe took at least PROBE_SLOW times the fastest probe."""
+    return [p["label"] for p in probes if fastest and p["seconds"] >= PROBE_SLOW * fastest]
 
 
 def _say(text: str) -> None:
@@ -403,6 +453,7 @@ def measure_p3_p4(bench: Bench, queries: list[str]) -> dict:
             snapshot, p4_rows = bench.p2_base[0] / "published" / "trade.duckdb", bench.p2_base[1]
             _say(f"p4: the build on {s.p3_rows:,} rows failed ({_short(error)[:200]}); "
                  f"measuring on p2's warehouse of {p4_rows:,} rows")
+        bench.probe("p4")
         _say(f"p4: {len(queries)} analyst queries × {s.p4_repeat} runs")
         timed = bench.worker("queries", {"db": str(snapshot), "queries": queries, "repeat": s.p4_repeat})
         every = [ms for q in timed["queries"] for ms in q["ms"]]
@@ -697,6 +748,12 @@ def explain(results: dict) -> dict[str, str]:
             f"The marts could not be built on the {_fmt(r.get('p3_rows'), 0)}-row warehouse of p3 ({r['p4_fallback_reason']}); "
             f"the figure is from p2's warehouse of {_fmt(r.get('p4_rows'), 0)} rows instead.{hint} "
         ) + why.get("p4", "")
+    for key in ("p4", "p5"):  # absolute times: a slow host shows in them (p1 and p2 are ratios)
+        if key in r.get("slow_passes", []) and key in why:
+            probe = next(p for p in r["host_probes"] if p["label"] == key)
+            why[key] += (f" The host probe just before this pass took {probe['seconds']:.2f} s against "
+                         f"{r['fastest_probe_s']:.2f} s for the fastest probe (this run's or the previous run's): "
+                         "the machine itself ran slow, and this figure shows it.")
     if met("p5_make_run_s", r.get("p5_make_run_s")) is False:
         why["p5"] = (
             f"`make run` took {_fmt(r.get('p5_make_run_s'), 1)} s: {_jobs_line(r.get('p5_jobs', {}))}; the rest "
@@ -775,8 +832,10 @@ def previous_run(out_json: Path, mode: str) -> dict | None:
         return None
     if before.get("mode") != mode:
         return None
+    probes = [p["seconds"] for p in before.get("host_probes") or []]
     return {"date": before.get("date"), "commit": (before.get("git") or {}).get("commit"),
-            "figures": {key: before.get(key) for key in KEYS}}
+            "figures": {key: before.get(key) for key in KEYS}, "fastest_probe_s": min(probes, default=None),
+            "cpu": (before.get("machine") or {}).get("cpu")}
 
 
 def _change(now: Any, before: Any) -> str:
@@ -822,6 +881,24 @@ def print_table(results: dict) -> None:
     print()
 
 
+def _probe_line(results: dict) -> str:
+    probes = results.get("host_probes") or []
+    if not probes:
+        return "- host probe: not taken"
+    previous = (results.get("previous") or {}).get("fastest_probe_s")
+    slow = results.get("slow_passes") or []
+    return (
+        "- host probe (a fixed workload: DuckDB hashing 100M integers on one thread, a Python loop of 10M steps, "
+        "256 MiB written and synced; median of 3), taken before each pass: "
+        + ", ".join(f"{p['label']} {p['seconds']:.2f} s" for p in probes)
+        + (f" (the previous run's fastest: {previous:.2f} s)" if previous else "")
+        + (f". **Slow passes** (≥ {PROBE_SLOW:g}× the fastest probe): {', '.join(slow)}; their absolute times "
+           "(p4's latencies, p5's wall time) overstate what the code costs on this machine at its usual speed."
+           if slow else ". No pass ran slow (all within "
+           f"{PROBE_SLOW:g}× the fastest probe).")
+    )
+
+
 def markdown(results: dict) -> str:
     m, g = results["machine"], results["git"]
     quick = results["mode"] == "quick"
@@ -856,6 +933,7 @@ def markdown(results: dict) -> str:
         f"- git commit {g['commit']}" + (f" with {g['uncommitted_changes']} uncommitted change(s)" if g["uncommitted_changes"] else ""),
         f"- load average (1 min) at the start {results['load_start']:.1f}, at the end {results['load_end']:.1f}: "
         "the machine is shared, so absolute times are noisy; the ratios are measured side by side.",
+        _probe_line(results),
         f"- `make bench` took {results['bench_seconds'] / 60:.1f} min; temp data under {results['disk']['tmp']} "
         f"({results['disk']['free_gb']} GB free, about {results['disk']['needed_gb']} GB needed), removed at the end.",
         "",
@@ -979,6 +1057,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name, step in (("p5", lambda: measure_p5(bench)), ("p1", lambda: measure_p1(bench)),
                            ("p2", lambda: measure_p2(bench)), ("p3", lambda: measure_p3_p4(bench, queries))):
+            bench.probe(name)
             try:
                 results.update(step())
             except Exception as error:  # one failed measurement does not lose the others
@@ -1007,11 +1086,19 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"temp data kept in {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+    results["host_probes"] = bench.probes
     results["load_end"] = os.getloadavg()[0]
     results["bench_seconds"] = time.perf_counter() - started
     results["met"] = {k: met(k, results.get(k)) for k in TARGETS}
-    results["why"] = explain(results)
     results["previous"] = previous_run(args.out_json, results["mode"])
+    previous = results["previous"] or {}
+    # The previous run's probe is a yardstick only on the same kind of machine.
+    same_machine = previous.get("cpu") == results["machine"]["cpu"]
+    yardsticks = [p["seconds"] for p in bench.probes] + ([previous["fastest_probe_s"]]
+                                                          if same_machine and previous.get("fastest_probe_s") else [])
+    results["fastest_probe_s"] = min(yardsticks, default=None)
+    results["slow_passes"] = slow_passes(bench.probes, results["fastest_probe_s"])
+    results["why"] = explain(results)
     write_outputs(results, args.out_md, args.out_json)
     print_table(results)
     _say(f"wrote {args.out_md} and {args.out_json} in {results['bench_seconds'] / 60:.1f} min")

@@ -33,25 +33,48 @@ def test_quick_bench_writes_markdown_and_json_with_every_key(tmp_path):
     assert set(results["met"]) >= {"p1_vs_duckdb", "p2_ratio", "p4_p95_ms", "p5_make_run_s"}
     for key in ("cores", "ram_gib", "cpu", "os", "python", "duckdb", "dbt_core", "dagster"):
         assert results["machine"][key], key
+    # A host probe before every pass, p4 included, each a real timing.
+    assert [p["label"] for p in results["host_probes"]] == ["p5", "p1", "p2", "p3", "p4"]
+    assert all(p["seconds"] > 0 for p in results["host_probes"])
     text = out_md.read_text(encoding="utf-8")
-    assert "QUICK" in text and "## Machine" in text and "## Method" in text
+    assert "QUICK" in text and "## Machine" in text and "## Method" in text and "host probe" in text
     for key in KEYS:
         assert f"`{key}`" in text
     # The temp data is cleaned up.
     assert not any((tmp_path / "tmp").iterdir())
 
 
-def test_a_rerun_page_shows_the_previous_figures_beside_the_new(tmp_path):
+def _bench_module():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("bench_run", REPO_ROOT / "bench" / "run.py")
     bench = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = bench  # dataclasses look their module up there
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_a_rerun_page_shows_the_previous_figures_beside_the_new(tmp_path):
+    bench = _bench_module()
     out_json = tmp_path / "benchmarks.json"
     assert bench.previous_run(out_json, "full") is None  # no earlier run
-    out_json.write_text(json.dumps({"mode": "quick", "date": "d", "git": {"commit": "c"}, "p2_ratio": 1.5}))
+    out_json.write_text(json.dumps({"mode": "quick", "date": "d", "git": {"commit": "c"}, "p2_ratio": 1.5,
+                                    "host_probes": [{"label": "p5", "seconds": 2.0}, {"label": "p1", "seconds": 1.5}]}))
     assert bench.previous_run(out_json, "full") is None  # a quick run is no reference for a full one
     previous = bench.previous_run(out_json, "quick")
     assert previous["figures"]["p2_ratio"] == 1.5 and previous["figures"]["p1_vs_duckdb"] is None
+    assert previous["fastest_probe_s"] == 1.5
     assert bench._change(1.65, 1.5) == "+10 %" and bench._change(None, 1.5) == "—"
+
+
+def test_a_pass_whose_host_probe_ran_slow_is_named_on_the_page():
+    bench = _bench_module()
+    probes = [{"label": "p5", "seconds": 1.0}, {"label": "p2", "seconds": 1.2}, {"label": "p4", "seconds": 1.9}]
+    assert bench.slow_passes(probes, 1.0) == ["p4"]
+    assert bench.slow_passes(probes, 0.85) == ["p2", "p4"]  # against a faster probe of the previous run
+    assert bench.slow_passes(probes, None) == []
+    line = bench._probe_line({"host_probes": probes, "slow_passes": ["p4"], "previous": {"fastest_probe_s": 0.9}})
+    assert "Slow passes" in line and "p4 1.90 s" in line and "previous run's fastest: 0.90 s" in line
+    results = {"p4_p95_ms": 80.0, "p4_queries": [{"query": 1, "first_line": "SELECT", "median_ms": 80.0}],
+               "host_probes": probes, "slow_passes": ["p4"], "fastest_probe_s": 1.0}
+    assert "the machine itself ran slow" in bench.explain(results)["p4"]
