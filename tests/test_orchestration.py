@@ -249,6 +249,11 @@ def test_backfill_of_three_months_recomputes_them_and_rebuild_equals_incremental
     incremental = warehouse.marts_digest()
     incremental_rest = _incremental_models_digest(warehouse)
 
+    # The April build started from the parse the first build saved for this warehouse's path: dbt
+    # did not parse the whole project again (the project's saved parse is for the default path).
+    newest_build = sorted(paths.dbt_builds.iterdir())[-1]
+    assert "Unable to do partial parsing" not in (newest_build / "dbt.log").read_text(encoding="utf-8")
+
     # The full-rebuild path gives the same marts.
     assert run_pipeline(paths, full_refresh=True)
     assert warehouse.marts_digest() == incremental

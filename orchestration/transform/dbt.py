@@ -123,6 +123,7 @@ def trade_dbt_models(
     os.environ.update(dbt_build_env(*partition_months(context)))
     args = dbt_build_args(config.full_refresh)
     target = new_build_folder(warehouse.paths().dbt_builds, context.run.run_id)
+    reuse_saved_parse(target)
     # Events are held until dbt has exited, then each table's metadata (rows, releases, months,
     # total, preview) is read from the file dbt no longer holds, and attached to its event.
     events = list(dbt.cli(args, context=context, target_path=target).stream())
@@ -134,17 +135,34 @@ def trade_dbt_models(
 # The builds whose artifacts are kept: enough to compare the last runs, bounded so that a warehouse
 # on a daily schedule does not grow by a build's 10 MB of compiled SQL and manifest every day.
 KEEP_DBT_BUILDS = 5
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # dbt's saved parse, in a build's target folder
 
 
 def new_build_folder(builds: Path, run_id: str) -> Path:
     """A fresh folder for one dbt build's artifacts, named to sort by time.
 
     dagster-dbt would write each build to a new folder under dbt_project/target and never remove
-    it; under the warehouse they belong to the warehouse they describe, and are pruned. dbt's saved
-    parse is still taken from dbt_project/target (dagster-dbt copies it into this folder)."""
+    it; under the warehouse they belong to the warehouse they describe, and are pruned."""
     folder = builds / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}-{run_id}"
     folder.mkdir(parents=True)
     return folder
+
+
+def reuse_saved_parse(target: Path) -> None:
+    """Start the build from the parse this warehouse's last build saved, when there is one.
+
+    dbt keys its saved parse to the profile, and the profile names the warehouse file: the parse
+    `make manifest` saves is for the default warehouse, so a warehouse anywhere else (TRADE_WAREHOUSE_DIR)
+    parsed the whole project on every build, 9-11 s. The newest earlier build of this warehouse saved
+    a parse for its path; dagster-dbt copies the project's only when the build folder has none. A parse
+    saved before the project changed is still right: dbt re-parses the files that changed, and the
+    whole project when dbt or the profile changed or the file does not load."""
+    earlier = sorted((p for p in target.parent.iterdir() if p.is_dir() and p != target), reverse=True)
+    for folder in earlier:
+        saved = folder / PARTIAL_PARSE_FILE
+        if saved.is_file():
+            shutil.copyfile(saved, target / PARTIAL_PARSE_FILE)
+            return
 
 
 def remove_old_builds(builds: Path, keep: Path, count: int = KEEP_DBT_BUILDS) -> None:
