@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DBT := ../$(BIN)/dbt
 
-.PHONY: run test test-spark bench dev manifest install summary sql docs clean-warehouse
+.PHONY: run test test-spark bench bench-faults dev manifest install summary sql docs clean-warehouse
 
 # Create the venv if missing and install the pinned set (requirements.lock holds the whole resolved tree).
 $(STAMP): pyproject.toml requirements.lock
@@ -54,6 +54,10 @@ test-spark: manifest $(SPARK_STAMP)
 ## BENCH_QUICK=1: small sizes to try it; BENCH_TMPDIR: where the temp data goes; TRADE_FAULT_POINTS=50: also the long fault test.
 bench: manifest
 	$(BIN)/python bench/run.py
+
+## Only the long fault test (TRADE_FAULT_POINTS, default 50; about an hour), recorded on the page the last `make bench` wrote.
+bench-faults: manifest
+	$(BIN)/python bench/run.py --faults-only
 
 ## The Dagster UI and daemon (schedules, sensors) on http://127.0.0.1:3000
 dev: manifest

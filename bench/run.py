@@ -1,14 +1,15 @@
 """`make bench`: measure the warehouse against its targets, print a table, write docs/benchmarks.md
 and docs/benchmarks.json.
 
-  .venv/bin/python bench/run.py [--quick] [--out-md PATH] [--out-json PATH] [--tmp DIR] [--keep]
+  .venv/bin/python bench/run.py [--quick] [--out-md PATH] [--out-json PATH] [--tmp DIR] [--keep] [--faults-only]
 
 BENCH_QUICK=1 (or --quick) runs small sizes to try the script; its figures are labelled quick and
 say nothing about the targets. BENCH_TMPDIR (or --tmp) is where the generated data and the
 throwaway warehouses go (default: the system temp folder; never the repo); it is removed at the end
 unless --keep. TRADE_FAULT_POINTS=N also runs the long fault test
 (`TRADE_FAULT_POINTS=N .venv/bin/pytest -q tests/test_crash_recovery.py`) after the measurements and
-records whether it passed.
+records whether it passed; --faults-only (`make bench-faults`) runs only that test and records it on the
+page the last full run wrote, keeping its figures.
 
 Every timed run is its own fresh process (bench/workers.py), so none inherits another's caches or
 memory; the data is made by the scale generator (orchestration/samples/scale.py), SAMPLE data.
@@ -54,6 +55,10 @@ TARGETS: dict[str, tuple[str, float]] = {
 }
 KEYS = ("p1_vs_duckdb", "p1_vs_pandas", "p2_ratio", "p3_peak_rss_mb", "p3_file_mb", "p4_p95_ms", "p4_p50_ms",
         "p5_make_run_s")
+# The revision of each figure's method (1 when not listed). Bump it with the METHODS text when a change
+# makes the figure measure something else, so the next page does not compare it with the last as if
+# the code had moved it. 2: p2's runs start dbt from a saved parse that fits their path (b6940dc).
+METHOD_REVISIONS = {"p2_ratio": 2}
 
 
 @dataclass(frozen=True)
@@ -569,14 +574,19 @@ def _measure_p5(bench: Bench) -> dict:
 
 
 def run_fault_test(points: str) -> dict:
+    """The long fault test, in its own pytest process, with what it ran on (the commit, the date), since
+    --faults-only records it on a page whose figures an earlier run measured."""
     pytest = REPO / ".venv" / "bin" / "pytest"
     command = [str(pytest)] if pytest.exists() else [sys.executable, "-m", "pytest"]
     command += ["-q", "tests/test_crash_recovery.py"]
     _say(f"fault test: TRADE_FAULT_POINTS={points} {' '.join(command)}")
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     started = time.perf_counter()
     completed = subprocess.run(command, cwd=REPO, env={**os.environ, "TRADE_FAULT_POINTS": points},
                                capture_output=True, text=True)
     return {
+        "date": date,  # when it started
+        "git": git_state(),
         "command": f"TRADE_FAULT_POINTS={points} .venv/bin/pytest -q tests/test_crash_recovery.py",
         "passed": completed.returncode == 0,
         "exit_code": completed.returncode,
@@ -866,7 +876,31 @@ def previous_run(out_json: Path, mode: str) -> dict | None:
     probes = [p["seconds"] for p in before.get("host_probes") or []]
     return {"date": before.get("date"), "commit": (before.get("git") or {}).get("commit"),
             "figures": {key: before.get(key) for key in KEYS}, "fastest_probe_s": min(probes, default=None),
-            "cpu": (before.get("machine") or {}).get("cpu")}
+            "cpu": (before.get("machine") or {}).get("cpu"),
+            "method_revisions": before.get("method_revisions")}  # None: a page from before they were kept
+
+
+def previous_yardstick(results: dict) -> float | None:
+    """The previous run's fastest host probe, where it can judge this run: on the same CPU model only."""
+    previous = results.get("previous") or {}
+    same_machine = previous.get("cpu") == (results.get("machine") or {}).get("cpu")
+    return previous.get("fastest_probe_s") if same_machine else None
+
+
+def comparison_rows(results: dict) -> list[str]:
+    """The table rows of this run's figures against the previous run's; a figure whose method changed
+    between the two is marked, not given a change."""
+    previous = results["previous"]
+    before_methods = previous.get("method_revisions") or {}
+    now_methods = results.get("method_revisions") or {}
+    rows = []
+    for key in KEYS:
+        before, now = previous["figures"].get(key), results.get(key)
+        digits = 2 if key in ("p1_vs_duckdb", "p1_vs_pandas", "p2_ratio") else 1
+        revised = key in before_methods and before_methods[key] != now_methods.get(key, 1)
+        change = "method changed: not comparable" if revised else _change(now, before)
+        rows.append(f"| `{key}` | {_fmt(before, digits)} | {_fmt(now, digits)} | {change} |")
+    return rows
 
 
 def _change(now: Any, before: Any) -> str:
@@ -916,7 +950,7 @@ def _probe_line(results: dict) -> str:
     probes = results.get("host_probes") or []
     if not probes:
         return "- host probe: not taken"
-    previous = (results.get("previous") or {}).get("fastest_probe_s")
+    previous = previous_yardstick(results)
     slow = results.get("slow_passes") or []
     return (
         "- host probe (a fixed workload: DuckDB hashing 100M integers on one thread, a Python loop of 10M steps, "
@@ -1022,10 +1056,7 @@ def markdown(results: dict) -> str:
         lines += ["", "## Against the previous run", "",
                   f"The run this page replaced: {previous['date']}, commit {(previous['commit'] or '?')[:12]}.", "",
                   "| figure | previous | this run | change |", "|---|---|---|---|"]
-        for key in KEYS:
-            before, now = previous["figures"].get(key), results.get(key)
-            digits = 2 if key in ("p1_vs_duckdb", "p1_vs_pandas", "p2_ratio") else 1
-            lines.append(f"| `{key}` | {_fmt(before, digits)} | {_fmt(now, digits)} | {_change(now, before)} |")
+        lines += comparison_rows(results)
     lines += ["", "## Long fault test", ""]
     fault = results.get("fault_test")
     if fault is None:
@@ -1033,6 +1064,15 @@ def markdown(results: dict) -> str:
     else:
         lines.append(f"`{fault['command']}`: **{'passed' if fault['passed'] else 'FAILED'}** in {fault['seconds'] / 60:.1f} min "
                      f"({fault['summary']}).")
+        ran_on = (fault.get("git") or {}).get("commit")
+        if ran_on and ran_on != g["commit"]:  # recorded later by --faults-only, on other code
+            lines.append("")
+            dirty = fault["git"].get("uncommitted_changes")
+            lines.append(f"Started {fault['date']} at commit {ran_on[:12]}"
+                         + (f" (with {dirty} uncommitted change(s))" if dirty else "")
+                         + ", after the figures above (`make bench-faults` records it without measuring again).")
+        if not fault["passed"]:
+            lines += ["", "```", fault["tail"].strip(), "```"]
     lines.append("")
     return "\n".join(lines)
 
@@ -1040,6 +1080,22 @@ def markdown(results: dict) -> str:
 # --------------------------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------------------------
+
+
+def record_fault_test_only(out_md: Path, out_json: Path, points: str) -> int:
+    """The long fault test alone (about an hour at 50 points), recorded on the page of the last full run:
+    a bench and the fault test together take longer than one sitting often allows."""
+    try:
+        results = json.loads(out_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"bench: --faults-only records on an existing page; {out_json} cannot be read ({error}). "
+                         "Run `make bench` first.")
+    results["fault_test"] = run_fault_test(points)
+    write_outputs(results, out_md, out_json)
+    fault = results["fault_test"]
+    _say(f"fault test {'passed' if fault['passed'] else 'FAILED'} in {fault['seconds'] / 60:.1f} min "
+         f"({fault['summary']}); recorded in {out_md} and {out_json}")
+    return 0 if fault["passed"] else 1
 
 
 def _terminate(signum, frame):  # SIGTERM: unwind, so that the worker is stopped and the temp data removed
@@ -1057,7 +1113,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tmp", type=Path, default=os.environ.get("BENCH_TMPDIR") or None,
                         help="where the temp data goes (also BENCH_TMPDIR; default the system temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the temp data (for inspection)")
+    parser.add_argument("--faults-only", action="store_true",
+                        help="run only the long fault test (TRADE_FAULT_POINTS, default 50) and record it on the "
+                             "existing page, keeping its figures (make bench-faults)")
     args = parser.parse_args(argv)
+    if args.faults_only:
+        return record_fault_test_only(args.out_md, args.out_json, os.environ.get("TRADE_FAULT_POINTS") or "50")
 
     sizes = QUICK if args.quick else FULL
     tmp_parent = Path(args.tmp) if args.tmp else Path(tempfile.gettempdir())
@@ -1079,6 +1140,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": {k: f"{op} {v:g}" for k, (op, v) in TARGETS.items()},
         "load_start": os.getloadavg()[0],
         "p4_query_count": len(queries),
+        "method_revisions": {key: METHOD_REVISIONS.get(key, 1) for key in KEYS},
         "errors": {},
     }
     for key in KEYS:
@@ -1122,12 +1184,9 @@ def main(argv: list[str] | None = None) -> int:
     results["bench_seconds"] = time.perf_counter() - started
     results["met"] = {k: met(k, results.get(k)) for k in TARGETS}
     results["previous"] = previous_run(args.out_json, results["mode"])
-    previous = results["previous"] or {}
-    # The previous run's probe is a yardstick only on the same kind of machine.
-    same_machine = previous.get("cpu") == results["machine"]["cpu"]
-    yardsticks = [p["seconds"] for p in bench.probes] + ([previous["fastest_probe_s"]]
-                                                          if same_machine and previous.get("fastest_probe_s") else [])
-    results["fastest_probe_s"] = min(yardsticks, default=None)
+    yardstick = previous_yardstick(results)
+    results["fastest_probe_s"] = min([p["seconds"] for p in bench.probes] + ([yardstick] if yardstick else []),
+                                     default=None)
     results["slow_passes"] = slow_passes(bench.probes, results["fastest_probe_s"])
     results["why"] = explain(results)
     write_outputs(results, args.out_md, args.out_json)

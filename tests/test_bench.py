@@ -67,6 +67,32 @@ def test_a_rerun_page_shows_the_previous_figures_beside_the_new(tmp_path):
     assert bench._change(1.65, 1.5) == "+10 %" and bench._change(None, 1.5) == "—"
 
 
+def test_a_figure_whose_method_changed_is_not_compared_with_the_previous_run():
+    bench = _bench_module()
+    figures = {key: None for key in bench.KEYS} | {"p2_ratio": 1.22, "p5_make_run_s": 56.0}
+    results = {"p2_ratio": 1.11, "p5_make_run_s": 59.7, "method_revisions": {"p2_ratio": 2, "p5_make_run_s": 1}}
+    rows = bench.comparison_rows(results | {"previous": {"figures": figures,
+                                                         "method_revisions": {"p2_ratio": 1, "p5_make_run_s": 1}}})
+    assert "| `p2_ratio` | 1.22 | 1.11 | method changed: not comparable |" in rows
+    assert "| `p5_make_run_s` | 56.0 | 59.7 | +7 % |" in rows
+    # A page from before the revisions were kept: no mark (nothing says what changed)
+    rows = bench.comparison_rows(results | {"previous": {"figures": figures, "method_revisions": None}})
+    assert "| `p2_ratio` | 1.22 | 1.11 | -9 % |" in rows
+
+
+def test_the_fault_test_recorded_later_says_what_it_ran_on():
+    """--faults-only records the long fault test on the committed page; the page says it ran on other code."""
+    bench = _bench_module()
+    results = json.loads((REPO_ROOT / "docs" / "benchmarks.json").read_text(encoding="utf-8"))
+    results["fault_test"] = {"date": "2026-11-30 03:00 UTC", "git": {"commit": "f" * 40}, "passed": True,
+                             "command": "TRADE_FAULT_POINTS=50 .venv/bin/pytest -q tests/test_crash_recovery.py",
+                             "seconds": 3120.0, "summary": "53 passed in 3120.00s", "tail": ""}
+    page = bench.markdown(results)
+    assert "**passed** in 52.0 min (53 passed in 3120.00s)" in page and "at commit ffffffffffff," in page
+    results["fault_test"] |= {"passed": False, "tail": "E   AssertionError: marts differ"}
+    assert "**FAILED**" in bench.markdown(results) and "marts differ" in bench.markdown(results)
+
+
 def test_a_pass_whose_host_probe_ran_slow_is_named_on_the_page():
     bench = _bench_module()
     probes = [{"label": "p5", "seconds": 1.0}, {"label": "p2", "seconds": 1.2}, {"label": "p4", "seconds": 1.9}]
@@ -75,6 +101,9 @@ def test_a_pass_whose_host_probe_ran_slow_is_named_on_the_page():
     assert bench.slow_passes(probes, None) == []
     line = bench._probe_line({"host_probes": probes, "slow_passes": ["p4"], "previous": {"fastest_probe_s": 0.9}})
     assert "Slow passes" in line and "p4 1.90 s" in line and "previous run's fastest: 0.90 s" in line
+    other_cpu = {"host_probes": probes, "slow_passes": [], "machine": {"cpu": "A"},
+                 "previous": {"fastest_probe_s": 0.9, "cpu": "B"}}
+    assert bench.previous_yardstick(other_cpu) is None and "previous run" not in bench._probe_line(other_cpu)
     results = {"p4_p95_ms": 80.0, "p4_queries": [{"query": 1, "first_line": "SELECT", "median_ms": 80.0}],
                "host_probes": probes, "slow_passes": ["p4"], "fastest_probe_s": 1.0}
     assert "the machine itself ran slow" in bench.explain(results)["p4"]
