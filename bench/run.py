@@ -1,7 +1,7 @@
 """`make bench`: measure the warehouse against its targets, print a table, write docs/benchmarks.md
 and docs/benchmarks.json.
 
-  .venv/bin/python bench/run.py [--quick] [--out-md PATH] [--out-json PATH] [--tmp DIR] [--keep] [--faults-only]
+  .venv/bin/python bench/run.py [--quick] [--out-md PATH] [--out-json PATH] [--tmp DIR] [--keep] [--faults-only | --page-only]
 
 BENCH_QUICK=1 (or --quick) runs small sizes to try the script; its figures are labelled quick and
 say nothing about the targets. BENCH_TMPDIR (or --tmp) is where the generated data and the
@@ -9,7 +9,8 @@ throwaway warehouses go (default: the system temp folder; never the repo); it is
 unless --keep. TRADE_FAULT_POINTS=N also runs the long fault test
 (`TRADE_FAULT_POINTS=N .venv/bin/pytest -q tests/test_crash_recovery.py`) after the measurements and
 records whether it passed; --faults-only (`make bench-faults`) runs only that test and records it on the
-page the last full run wrote, keeping its figures.
+page the last full run wrote, keeping its figures; --page-only writes the page again from
+docs/benchmarks.json (after a change to the page's wording), measuring nothing.
 
 Every timed run is its own fresh process (bench/workers.py), so none inherits another's caches or
 memory; the data is made by the scale generator (orchestration/samples/scale.py), SAMPLE data.
@@ -580,13 +581,13 @@ def run_fault_test(points: str) -> dict:
     command = [str(pytest)] if pytest.exists() else [sys.executable, "-m", "pytest"]
     command += ["-q", "tests/test_crash_recovery.py"]
     _say(f"fault test: TRADE_FAULT_POINTS={points} {' '.join(command)}")
-    date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date, code = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), git_state()  # what it starts on
     started = time.perf_counter()
     completed = subprocess.run(command, cwd=REPO, env={**os.environ, "TRADE_FAULT_POINTS": points},
                                capture_output=True, text=True)
     return {
-        "date": date,  # when it started
-        "git": git_state(),
+        "date": date,
+        "git": code,
         "command": f"TRADE_FAULT_POINTS={points} .venv/bin/pytest -q tests/test_crash_recovery.py",
         "passed": completed.returncode == 0,
         "exit_code": completed.returncode,
@@ -750,7 +751,10 @@ def explain(results: dict) -> dict[str, str]:
                 "tests scan all months, the report card draws the charts that need a year or more of history, and "
                 "publishing copies the whole live DuckDB file, raw and intermediate tables included, and syncs it to disk "
                 f"({_fmt((full.get('live_db_bytes') or 0) / MIB, 0)} MiB full vs {_fmt((empty.get('live_db_bytes') or 0) / MIB, 0)} "
-                "MiB empty) to published/ and rewrites every mart as Parquet and the report card."
+                "MiB empty) to published/ and rewrites every mart as Parquet and the report card. In all, the "
+                f"month cost {_fmt((r.get('p2_full_s') or 0) - (r.get('p2_empty_s') or 0), 1)} s more with the history "
+                "(medians): the ratio sets that against the whole empty run, so a machine that runs the fixed work "
+                "(starting the runs and dbt, parsing, the tests) faster raises it for the same growth."
             )
     if met("p3_file_mb", r.get("p3_file_mb")) is False:
         why["p3"] = (f"The largest file was {_fmt(r.get('p3_file_mb'), 1)} MiB, not the 5 GiB the target is about"
@@ -864,20 +868,32 @@ METHODS = {
 }
 
 
-def previous_run(out_json: Path, mode: str) -> dict | None:
-    """The figures of the run this one replaces (the same file, the same mode), to show how far a rerun
-    moved them: what a rerun reproduces, and what is noise."""
+def _same_mode_page(out_json: Path, mode: str) -> dict | None:
+    """The json of the page this run replaces, when there is one of the same mode (quick or full)."""
     try:
         before = json.loads(out_json.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if before.get("mode") != mode:
+    return before if before.get("mode") == mode else None
+
+
+def previous_run(out_json: Path, mode: str) -> dict | None:
+    """The figures of the run this one replaces (the same file, the same mode), to show how far a rerun
+    moved them: what a rerun reproduces, and what is noise."""
+    before = _same_mode_page(out_json, mode)
+    if before is None:
         return None
     probes = [p["seconds"] for p in before.get("host_probes") or []]
     return {"date": before.get("date"), "commit": (before.get("git") or {}).get("commit"),
             "figures": {key: before.get(key) for key in KEYS}, "fastest_probe_s": min(probes, default=None),
             "cpu": (before.get("machine") or {}).get("cpu"),
             "method_revisions": before.get("method_revisions")}  # None: a page from before they were kept
+
+
+def previous_fault_test(out_json: Path, mode: str) -> dict | None:
+    """The long fault test the page holds (the same mode), which a run that does not repeat it keeps."""
+    fault = (_same_mode_page(out_json, mode) or {}).get("fault_test")
+    return fault if fault and (fault.get("git") or {}).get("commit") else None  # older records named no commit
 
 
 def previous_yardstick(results: dict) -> float | None:
@@ -910,6 +926,7 @@ def _change(now: Any, before: Any) -> str:
 
 
 def write_outputs(results: dict, out_md: Path, out_json: Path) -> None:
+    results["why"] = explain(results)  # here, so that the page's modes that measure nothing word it alike
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_md.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
@@ -1054,8 +1071,12 @@ def markdown(results: dict) -> str:
     previous = results.get("previous")
     if previous:
         lines += ["", "## Against the previous run", "",
-                  f"The run this page replaced: {previous['date']}, commit {(previous['commit'] or '?')[:12]}.", "",
-                  "| figure | previous | this run | change |", "|---|---|---|---|"]
+                  f"The run this page replaced: {previous['date']}, commit {(previous['commit'] or '?')[:12]}."]
+        if previous.get("cpu") and previous["cpu"] != m["cpu"]:
+            lines.append(f"It ran on another CPU model ({previous['cpu']}; this run: {m['cpu']}), so the changes below "
+                         "are the machine's as much as the code's: absolute times move with it, and so do ratios whose "
+                         "two sides spend their time differently (p2's fixed work against its growth).")
+        lines += ["", "| figure | previous | this run | change |", "|---|---|---|---|"]
         lines += comparison_rows(results)
     lines += ["", "## Long fault test", ""]
     fault = results.get("fault_test")
@@ -1065,12 +1086,15 @@ def markdown(results: dict) -> str:
         lines.append(f"`{fault['command']}`: **{'passed' if fault['passed'] else 'FAILED'}** in {fault['seconds'] / 60:.1f} min "
                      f"({fault['summary']}).")
         ran_on = (fault.get("git") or {}).get("commit")
-        if ran_on and ran_on != g["commit"]:  # recorded later by --faults-only, on other code
+        if ran_on and ran_on != g["commit"]:  # by --faults-only, or kept from an earlier page: other code
             lines.append("")
             dirty = fault["git"].get("uncommitted_changes")
+            when = ("after the figures above (`make bench-faults` records it without measuring again)"
+                    if fault["date"] >= results["date"] else
+                    "before the figures above: the last long run, kept from an earlier page (`make bench-faults` "
+                    "runs it again)")
             lines.append(f"Started {fault['date']} at commit {ran_on[:12]}"
-                         + (f" (with {dirty} uncommitted change(s))" if dirty else "")
-                         + ", after the figures above (`make bench-faults` records it without measuring again).")
+                         + (f" (with {dirty} uncommitted change(s))" if dirty else "") + f", {when}.")
         if not fault["passed"]:
             lines += ["", "```", fault["tail"].strip(), "```"]
     lines.append("")
@@ -1082,14 +1106,18 @@ def markdown(results: dict) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def last_results(out_json: Path) -> dict:
+    """What the last run wrote, for a mode that adds to its page rather than measuring again."""
+    try:
+        return json.loads(out_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"bench: {out_json} cannot be read ({error}); run `make bench` first.")
+
+
 def record_fault_test_only(out_md: Path, out_json: Path, points: str) -> int:
     """The long fault test alone (about an hour at 50 points), recorded on the page of the last full run:
     a bench and the fault test together take longer than one sitting often allows."""
-    try:
-        results = json.loads(out_json.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise SystemExit(f"bench: --faults-only records on an existing page; {out_json} cannot be read ({error}). "
-                         "Run `make bench` first.")
+    results = last_results(out_json)
     results["fault_test"] = run_fault_test(points)
     write_outputs(results, out_md, out_json)
     fault = results["fault_test"]
@@ -1116,9 +1144,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults-only", action="store_true",
                         help="run only the long fault test (TRADE_FAULT_POINTS, default 50) and record it on the "
                              "existing page, keeping its figures (make bench-faults)")
+    parser.add_argument("--page-only", action="store_true",
+                        help="write the page again from the last run's json, measuring nothing (after a change "
+                             "to how the page is written)")
     args = parser.parse_args(argv)
     if args.faults_only:
         return record_fault_test_only(args.out_md, args.out_json, os.environ.get("TRADE_FAULT_POINTS") or "50")
+    if args.page_only:
+        write_outputs(last_results(args.out_json), args.out_md, args.out_json)
+        _say(f"wrote {args.out_md} again from {args.out_json}")
+        return 0
 
     sizes = QUICK if args.quick else FULL
     tmp_parent = Path(args.tmp) if args.tmp else Path(tempfile.gettempdir())
@@ -1169,6 +1204,8 @@ def main(argv: list[str] | None = None) -> int:
         points = os.environ.get("TRADE_FAULT_POINTS")
         if points:
             results["fault_test"] = run_fault_test(points)
+        elif (kept := previous_fault_test(args.out_json, results["mode"])) is not None:
+            results["fault_test"] = kept  # the page keeps the last long run, with the commit it ran on
     finally:
         if results["errors"] and not args.keep:  # the logs of what failed outlive the temp data
             kept = tmp_parent / f"trade-bench-logs-{datetime.now():%Y%m%d-%H%M%S}"
@@ -1188,7 +1225,6 @@ def main(argv: list[str] | None = None) -> int:
     results["fastest_probe_s"] = min([p["seconds"] for p in bench.probes] + ([yardstick] if yardstick else []),
                                      default=None)
     results["slow_passes"] = slow_passes(bench.probes, results["fastest_probe_s"])
-    results["why"] = explain(results)
     write_outputs(results, args.out_md, args.out_json)
     print_table(results)
     _say(f"wrote {args.out_md} and {args.out_json} in {results['bench_seconds'] / 60:.1f} min")

@@ -80,7 +80,7 @@ def test_a_figure_whose_method_changed_is_not_compared_with_the_previous_run():
     assert "| `p2_ratio` | 1.22 | 1.11 | -9 % |" in rows
 
 
-def test_the_fault_test_recorded_later_says_what_it_ran_on():
+def test_the_fault_test_recorded_later_says_what_it_ran_on(tmp_path):
     """--faults-only records the long fault test on the committed page; the page says it ran on other code."""
     bench = _bench_module()
     results = json.loads((REPO_ROOT / "docs" / "benchmarks.json").read_text(encoding="utf-8"))
@@ -91,6 +91,14 @@ def test_the_fault_test_recorded_later_says_what_it_ran_on():
     assert "**passed** in 52.0 min (53 passed in 3120.00s)" in page and "at commit ffffffffffff," in page
     results["fault_test"] |= {"passed": False, "tail": "E   AssertionError: marts differ"}
     assert "**FAILED**" in bench.markdown(results) and "marts differ" in bench.markdown(results)
+    # A full run that does not repeat the test keeps the page's last one, dated before its figures
+    page_json = tmp_path / "benchmarks.json"
+    page_json.write_text(json.dumps(results | {"fault_test": results["fault_test"] | {"passed": True}}), encoding="utf-8")
+    assert bench.previous_fault_test(page_json, "quick") is None
+    kept = bench.previous_fault_test(page_json, results["mode"])
+    assert kept["passed"] and kept["git"]["commit"] == "f" * 40
+    later = results | {"date": "2027-01-01 00:00 UTC", "fault_test": kept}
+    assert "before the figures above: the last long run, kept from an earlier page" in bench.markdown(later)
 
 
 def test_a_pass_whose_host_probe_ran_slow_is_named_on_the_page():
@@ -107,3 +115,28 @@ def test_a_pass_whose_host_probe_ran_slow_is_named_on_the_page():
     results = {"p4_p95_ms": 80.0, "p4_queries": [{"query": 1, "first_line": "SELECT", "median_ms": 80.0}],
                "host_probes": probes, "slow_passes": ["p4"], "fastest_probe_s": 1.0}
     assert "the machine itself ran slow" in bench.explain(results)["p4"]
+
+
+def test_the_page_is_written_again_from_its_json_and_names_a_change_of_machine(tmp_path):
+    """--page-only rewrites the page from the last run's json (measuring nothing); a previous run on
+    another CPU model is named above the comparison."""
+    bench = _bench_module()
+    results = json.loads((REPO_ROOT / "docs" / "benchmarks.json").read_text(encoding="utf-8"))
+    results["previous"] = (results.get("previous") or {"date": "d", "commit": "c", "figures": {}}) | {"cpu": "Another CPU"}
+    out_json, out_md = tmp_path / "benchmarks.json", tmp_path / "benchmarks.md"
+    out_json.write_text(json.dumps(results), encoding="utf-8")
+    assert bench.main(["--page-only", "--out-md", str(out_md), "--out-json", str(out_json)]) == 0
+    page = out_md.read_text(encoding="utf-8")
+    assert "It ran on another CPU model (Another CPU; this run: " in page
+    assert f"| `p5_make_run_s` | {results['p5_make_run_s']:.1f} |" in page
+    rewritten = json.loads(out_json.read_text(encoding="utf-8"))
+    assert {k: rewritten[k] for k in bench.KEYS} == {k: results[k] for k in bench.KEYS}
+
+
+def test_a_missed_p2_says_how_much_the_history_added():
+    bench = _bench_module()
+    run = {"steps": {"trade_dbt_models": 15.0, "published__trade_snapshot": 0.2}, "live_db_bytes": 2 ** 27}
+    full = run | {"steps": {"trade_dbt_models": 20.0, "published__trade_snapshot": 1.2}, "live_db_bytes": 2 ** 30}
+    why = bench.explain({"p2_ratio": 24.9 / 18.0, "p2_full_s": 24.9, "p2_empty_s": 18.0, "p2_new_month": "2026-01",
+                         "p2_months": 96, "p2_history_rows": 9_600_000, "p2_runs": {"full": [full], "empty": [run]}})
+    assert "trade_dbt_models 15.0 s → 20.0 s" in why["p2"] and "cost 6.9 s more with the history" in why["p2"]
