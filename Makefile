@@ -55,7 +55,7 @@ test-spark: manifest $(SPARK_STAMP)
 bench: manifest
 	$(BIN)/python bench/run.py
 
-## Only the long fault test (TRADE_FAULT_POINTS, default 50; about an hour), recorded on the page the last `make bench` wrote.
+## Only the long fault test (TRADE_FAULT_POINTS, default 50; 25-55 min on 2 cores), recorded on the page the last `make bench` wrote.
 bench-faults: manifest
 	$(BIN)/python bench/run.py --faults-only
 

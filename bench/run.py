@@ -1115,7 +1115,7 @@ def last_results(out_json: Path) -> dict:
 
 
 def record_fault_test_only(out_md: Path, out_json: Path, points: str) -> int:
-    """The long fault test alone (about an hour at 50 points), recorded on the page of the last full run:
+    """The long fault test alone (half an hour to an hour at 50 points), recorded on the page of the last full run:
     a bench and the fault test together take longer than one sitting often allows."""
     results = last_results(out_json)
     results["fault_test"] = run_fault_test(points)
@@ -1204,8 +1204,8 @@ def main(argv: list[str] | None = None) -> int:
         points = os.environ.get("TRADE_FAULT_POINTS")
         if points:
             results["fault_test"] = run_fault_test(points)
-        elif (kept := previous_fault_test(args.out_json, results["mode"])) is not None:
-            results["fault_test"] = kept  # the page keeps the last long run, with the commit it ran on
+        elif (last_fault_test := previous_fault_test(args.out_json, results["mode"])) is not None:
+            results["fault_test"] = last_fault_test  # the page keeps the last long run, with the commit it ran on
     finally:
         if results["errors"] and not args.keep:  # the logs of what failed outlive the temp data
             kept = tmp_parent / f"trade-bench-logs-{datetime.now():%Y%m%d-%H%M%S}"
