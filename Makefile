@@ -50,7 +50,7 @@ test: manifest
 test-spark: manifest $(SPARK_STAMP)
 	$(BIN)/python -m pytest -m spark tests/test_spark.py
 
-## Measure against the targets (docs/benchmarks.md, docs/benchmarks.json); ~30 GB free temp disk, ~25 min on 2 cores.
+## Measure against the targets (docs/benchmarks.md, docs/benchmarks.json); ~30 GB free temp disk, 18-30 min on 2 cores.
 ## BENCH_QUICK=1: small sizes to try it; BENCH_TMPDIR: where the temp data goes; TRADE_FAULT_POINTS=50: also the long fault test.
 bench: manifest
 	$(BIN)/python bench/run.py
