@@ -271,10 +271,19 @@ def run_pipeline(
     dbt_log.parent.mkdir(parents=True, exist_ok=True)
     build_config = {**quiet, "ops": {"trade_dbt_models": {"config": {"full_refresh": full_refresh}}}}
     build_tags = {PARTITION_RANGE_START: build_range[0], PARTITION_RANGE_END: build_range[1], **cli_tags}
-    with open(dbt_log, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-        build = defs.resolve_job_def(build_marts_job.name).execute_in_process(
-            instance=instance, run_config=build_config, tags=build_tags, raise_on_error=False
-        )
+    log = open(dbt_log, "w", encoding="utf-8")
+    try:
+        with contextlib.redirect_stdout(log):
+            build = defs.resolve_job_def(build_marts_job.name).execute_in_process(
+                instance=instance, run_config=build_config, tags=build_tags, raise_on_error=False
+            )
+    finally:
+        try:
+            log.close()
+        except OSError as error:
+            # A full disk fills the log too: its last lines are lost, but the build's outcome (and
+            # why it failed, reported below) must still reach the terminal.
+            print(f"dbt log: the end could not be written ({error.strerror or error})")
     if not build.success:
         print("".join(dbt_log.read_text(encoding="utf-8").splitlines(keepends=True)[-40:]))
     print(f"dbt log: {dbt_log}")
