@@ -27,11 +27,12 @@ MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -type f -not -path 'dbt_project/target/*' -not -path 'dbt_project/logs/*' \
 	-not -path 'dbt_project/dbt_packages/*' -not -name '.user.yml')
 
-# Parsed with the live file's path the pipeline will give dbt: dbt hashes the profile into its saved
-# parse, and a different path would make every build of `make run` parse the whole project again.
+# Parsed with the live and work files' paths the pipeline will give dbt: dbt hashes the profile into
+# its saved parse, and a different path would make every build of `make run` parse the whole project again.
 # --target-path: the manifest goes to dbt_project/target even when DBT_TARGET_PATH is set (the bench sets it).
 $(MANIFEST): $(STAMP) $(DBT_FILES)
 	cd dbt_project && TRADE_DUCKDB_PATH="$$(../$(BIN)/python -c 'from orchestration.config import warehouse_paths; print(warehouse_paths().live_db)')" \
+		TRADE_WORK_DUCKDB_PATH="$$(../$(BIN)/python -c 'from orchestration.config import warehouse_paths; print(warehouse_paths().work_db)')" \
 		$(DBT) parse --profiles-dir . --target-path target --quiet
 	touch $(MANIFEST)
 
@@ -76,5 +77,5 @@ docs: manifest
 
 ## Delete the built warehouse (inbox, landing archive and snapshot included) under warehouse/.
 clean-warehouse:
-	rm -rf warehouse/inbox warehouse/landing warehouse/published warehouse/trade.duckdb warehouse/trade.duckdb.wal warehouse/dagster_home warehouse/logs \
+	rm -rf warehouse/inbox warehouse/landing warehouse/published warehouse/trade.duckdb warehouse/trade.duckdb.wal warehouse/work.duckdb warehouse/work.duckdb.wal warehouse/dagster_home warehouse/logs \
 		warehouse/raw_parquet warehouse/spark

@@ -38,6 +38,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script: the repo's packages without an install
 
+from orchestration.config import WarehousePaths  # noqa: E402
 from orchestration.samples import scale  # noqa: E402
 
 WORKER = REPO / "bench" / "workers.py"
@@ -331,7 +332,7 @@ def save_dbt_parse(warehouse: Path, folder: Path) -> dict[str, str]:
     repository's dbt_project/target is not touched."""
     parsed = subprocess.run(
         [str(REPO / ".venv" / "bin" / "dbt"), "parse", "--quiet", "--profiles-dir", ".", "--target-path", str(folder)],
-        cwd=REPO / "dbt_project", env={**os.environ, "TRADE_DUCKDB_PATH": str(warehouse.resolve() / "trade.duckdb")},
+        cwd=REPO / "dbt_project", env={**os.environ, **WarehousePaths(inbox=warehouse / "inbox", warehouse_dir=warehouse.resolve()).dbt_env()},
         capture_output=True, text=True,
     )
     if parsed.returncode != 0:
@@ -410,7 +411,7 @@ def measure_p2(bench: Bench) -> dict:
                 inbox = target / "inbox"
                 warehouse, env = at_home, {}
                 if kind == "full":
-                    # The same warehouse (live file, landing, instance, dbt's saved parse) and an inbox
+                    # The same warehouse (live and work files, landing, instance, dbt's saved parse) and an inbox
                     # that still holds every earlier file, as a user's download folder does, plus the new month.
                     shutil.rmtree(at_home, ignore_errors=True)
                     shutil.copytree(base, at_home, symlinks=True)
@@ -749,7 +750,8 @@ def explain(results: dict) -> dict[str, str]:
                 f"on an empty one. The steps that grew most (empty → full, first run of each): {lines}. Work that "
                 "grows with the warehouse rather than with the new month: dbt's non-incremental table models and its "
                 "tests scan all months, the report card draws the charts that need a year or more of history, and "
-                "publishing copies the whole live DuckDB file, raw and intermediate tables included, and syncs it to disk "
+                "publishing copies the whole live DuckDB file (raw tables and marts; the row-grain intermediate tables "
+                "stay in work.duckdb, which is not published) and syncs it to disk "
                 f"({_fmt((full.get('live_db_bytes') or 0) / MIB, 0)} MiB full vs {_fmt((empty.get('live_db_bytes') or 0) / MIB, 0)} "
                 "MiB empty) to published/ and rewrites every mart as Parquet and the report card. In all, the "
                 f"month cost {_fmt((r.get('p2_full_s') or 0) - (r.get('p2_empty_s') or 0), 1)} s more with the history "
@@ -832,7 +834,7 @@ METHODS = {
         "{p2_months} monthly SAMPLE query exports ({p2_rows_per_month:,} rows each, {p2_history_rows:,} rows, all 31 "
         "provinces) and the SAMPLE location tables, city tables and city query exports of {p4_sample} built into a "
         "base warehouse with the pipeline; then, {p2_reps} time(s) each, alternating which goes first: (full) a "
-        "copy of the base warehouse (live file, landing/, Dagster instance, dbt's last builds) at the path it was "
+        "copy of the base warehouse (live and work files, landing/, Dagster instance, dbt's last builds) at the path it was "
         "built at, with the inbox still holding every earlier file plus {p2_new_month} ({p2_rows_per_month:,} rows), "
         "and (empty) a fresh warehouse with only the {p2_new_month} file. Both start dbt from a saved parse that "
         "fits their path, as a user's run does (full: its previous build's; empty: one saved untimed for its path, "

@@ -37,6 +37,16 @@ class WarehousePaths:
         return self.warehouse_dir / "trade.duckdb"
 
     @property
+    def work_db(self) -> Path:
+        """The work database: the row-grain intermediate tables only dbt reads (dbt_project/macros/work_database.sql),
+        kept out of the live file so that publishing copies only what analysts query."""
+        return self.warehouse_dir / "work.duckdb"
+
+    def dbt_env(self) -> dict[str, str]:
+        """The environment that points dbt's DuckDB profile at this warehouse's two files."""
+        return {"TRADE_DUCKDB_PATH": str(self.live_db), "TRADE_WORK_DUCKDB_PATH": str(self.work_db)}
+
+    @property
     def published_dir(self) -> Path:
         return self.warehouse_dir / "published"
 
@@ -82,7 +92,7 @@ class WarehouseUnwritable(Exception):
 
 def check_warehouse_writable(paths: WarehousePaths) -> None:
     """Before a run writes anything: the warehouse folder (or the folder it will be created in), each
-    folder directly inside it but the inbox, and the live DuckDB file must be writable. A read-only warehouse then
+    folder directly inside it but the inbox, and the live and work DuckDB files must be writable. A read-only warehouse then
     fails at once, naming the folder, with nothing changed; finding out half-way would leave a run
     recorded as failed and files written up to that point. Probed by really creating an unnamed
     temporary file (what the OS says, for root and read-only mounts too, not what the mode bits
@@ -103,10 +113,11 @@ def check_warehouse_writable(paths: WarehousePaths) -> None:
             raise WarehouseUnwritable(
                 folder, f"cannot create a file in {candidate} ({error.strerror or error}); nothing was changed"
             ) from None
-    if paths.live_db.exists():
-        try:
-            os.close(os.open(paths.live_db, os.O_WRONLY))  # opened, not truncated: the file is untouched
-        except OSError as error:
-            raise WarehouseUnwritable(
-                folder, f"cannot write {paths.live_db} ({error.strerror or error}); nothing was changed"
-            ) from None
+    for database in (paths.live_db, paths.work_db):
+        if database.exists():
+            try:
+                os.close(os.open(database, os.O_WRONLY))  # opened, not truncated: the file is untouched
+            except OSError as error:
+                raise WarehouseUnwritable(
+                    folder, f"cannot write {database} ({error.strerror or error}); nothing was changed"
+                ) from None

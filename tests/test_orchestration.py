@@ -3,12 +3,14 @@ partitioned loads take exactly their months, and a new vintage supersedes the ol
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from datetime import date
 from decimal import Decimal
 
 import dagster as dg
+import duckdb
 
 from orchestration.definitions import defs
 from orchestration.ingest.assets import RAW_ROW_KEYS, RELEASES_KEY
@@ -234,6 +236,11 @@ def test_backfill_of_three_months_recomputes_them_and_rebuild_equals_incremental
     assert metadata["dagster/row_count"].value == warehouse.query("SELECT count(*) FROM marts.fct_trade_monthly")[0][0]
     assert metadata["releases"].value > 0 and metadata["periods_covered"].value == "2024-01-01 … 2024-03-01"
     assert metadata["sum_value_cny_100m"].value > 0 and "| region_level |" in metadata["preview"].value
+    # So does a table of the work database (work.duckdb, beside the live file).
+    detail = instance.get_latest_materialization_event(
+        AssetKey(["intermediate", "int_trade_detail_month"])).asset_materialization.metadata
+    assert detail["dagster/row_count"].value == warehouse.query(
+        "SELECT count(*) FROM intermediate.int_trade_detail_month", db=paths.work_db)[0][0] > 0
 
     # April arrives: only April is loaded and built; the earlier months stay as they were.
     write_sample_releases(warehouse.inbox, "2024-04", "2024-04")
@@ -262,6 +269,45 @@ def test_backfill_of_three_months_recomputes_them_and_rebuild_equals_incremental
     assert {date(2024, month, 1) for month in range(1, 5)} <= {
         p for (p,) in warehouse.query("SELECT period FROM intermediate.int_build_months")
     }
+
+
+def test_a_work_file_is_rebuilt_beside_a_new_live_file_not_trusted(warehouse):
+    """The row-grain intermediate tables live in work.duckdb, which publishing does not copy. They are
+    derived from one live file: a live file loaded afresh beside an old work file (the live file and
+    its archive deleted, the work file left) must not pick up the old file's months. The work tables
+    are dropped and rebuilt from the new live file, and the two files are paired again."""
+    from orchestration.cli import ensure_dagster_home, run_pipeline
+    from orchestration.config import warehouse_paths
+    from orchestration.samples import write_sample_releases
+
+    paths = warehouse_paths()
+    ensure_dagster_home(paths)
+    write_sample_releases(warehouse.inbox, "2024-01", "2024-02")
+    assert run_pipeline(paths)
+    detail_months = "SELECT DISTINCT period FROM intermediate.int_trade_detail_month ORDER BY 1"
+    assert warehouse.query(detail_months, db=paths.work_db) == [(date(2024, 1, 1),), (date(2024, 2, 1),)]
+    # Analysts' snapshot is the live file: it holds none of the work tables.
+    assert warehouse.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_name IN "
+        "('int_trade_detail_month', 'int_query_export_latest')"
+    ) == []
+
+    paths.live_db.unlink()
+    shutil.rmtree(paths.landing)
+    shutil.rmtree(warehouse.inbox)
+    write_sample_releases(warehouse.inbox, "2024-03", "2024-03")
+    assert run_pipeline(paths)
+    march = [(date(2024, 3, 1),)]
+    assert warehouse.query("SELECT DISTINCT period FROM marts.fct_trade_monthly") == march
+    assert warehouse.query(detail_months, db=paths.work_db) == march
+    pairing = "SELECT pairing_id FROM {}.main.work_database_pairing"
+    con = duckdb.connect(str(paths.live_db), read_only=True)
+    try:
+        con.execute("ATTACH ? AS work (READ_ONLY)", [str(paths.work_db)])
+        (live_id,), (work_id,) = con.execute(pairing.format("trade")).fetchall(), con.execute(pairing.format("work")).fetchall()
+    finally:
+        con.close()
+    assert live_id == work_id
 
 
 def _incremental_models_digest(warehouse) -> str:

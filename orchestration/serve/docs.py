@@ -31,7 +31,9 @@ def build_dbt_docs(paths: WarehousePaths) -> Path:
         if paths.published_db.exists():
             shutil.copyfile(paths.published_db, database)  # never open the snapshot read-write
         target = Path(tmp) / "target"
-        env = {**os.environ, "TRADE_DUCKDB_PATH": str(database)}
+        # The work tables are not in the snapshot: an empty work file leaves their columns out of the
+        # catalog (the models are still documented from the manifest).
+        env = {**os.environ, "TRADE_DUCKDB_PATH": str(database), "TRADE_WORK_DUCKDB_PATH": str(Path(tmp) / "work.duckdb")}
         subprocess.run(
             [DBT, "docs", "generate", "--static", "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target),
              "--quiet"],

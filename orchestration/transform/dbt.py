@@ -117,8 +117,9 @@ def partition_months(context: dg.AssetExecutionContext) -> tuple[date | None, da
 def trade_dbt_models(
     context: dg.AssetExecutionContext, dbt: TradeDbtCliResource, warehouse: WarehouseResource, config: DbtBuildConfig
 ):
-    # dbt opens the live file itself (profiles.yml reads TRADE_DUCKDB_PATH); no connection of ours is open.
-    os.environ["TRADE_DUCKDB_PATH"] = str(warehouse.paths().live_db)
+    # dbt opens the live and work files itself (profiles.yml reads TRADE_DUCKDB_PATH and
+    # TRADE_WORK_DUCKDB_PATH); no connection of ours is open.
+    os.environ.update(warehouse.paths().dbt_env())
     # Set (or cleared) on every run: the dbt subprocess inherits this process's environment.
     os.environ.update(dbt_build_env(*partition_months(context)))
     args = dbt_build_args(config.full_refresh)
@@ -182,7 +183,10 @@ def remove_leftover_project_builds() -> None:
 
 
 def with_table_metadata(context: dg.AssetExecutionContext, events: list, warehouse: WarehouseResource) -> Iterator:
+    work_db = warehouse.paths().work_db
     with warehouse.connect() as con:
+        if work_db.exists():
+            con.execute("ATTACH ? AS work (READ_ONLY)", [str(work_db)])
         for event in events:
             if isinstance(event, dg.Output):
                 key = context.asset_key_for_output(event.output_name)

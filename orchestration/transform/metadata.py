@@ -28,19 +28,20 @@ def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> d
     relation does not exist (a test, a skipped model). A view (staging) gets its preview only: it
     stores nothing, its rows are those of the raw table under it (whose asset has the figures), and
     counting them would run the view over the whole history on every build."""
-    columns = [
-        name for (name,) in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-            "ORDER BY ordinal_position",
-            [schema, table],
-        ).fetchall()
-    ]
-    if not columns:
-        return {}
-    relation = f'"{schema}"."{table}"'
-    is_view = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ? AND table_type = 'VIEW'",
+    found = con.execute(
+        "SELECT table_catalog, column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
         [schema, table],
+    ).fetchall()
+    if not found:
+        return {}
+    # The live file or the attached work file (the row-grain intermediate tables): whichever holds it.
+    catalog, columns = found[0][0], [name for (_, name) in found]
+    relation = f'"{catalog}"."{schema}"."{table}"'
+    is_view = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? AND table_name = ? "
+        "AND table_type = 'VIEW'",
+        [catalog, schema, table],
     ).fetchone()[0] > 0
     if is_view:
         return {"preview": _preview(con, relation, columns)}

@@ -1,4 +1,5 @@
 {{ config(**incremental_by_month('month_key')) }}
+{{ config(**in_work_database()) }}
 -- depends_on: {{ ref('int_release_months') }}
 -- depends_on: {{ ref('int_build_months') }} (built first: it reads this model's watermark before the build moves it)
 -- Query exports are partial by nature (each query picks products, partners, months), so a newer

@@ -1,4 +1,5 @@
 {{ config(**incremental_by_month('period')) }}
+{{ config(**in_work_database()) }}
 -- depends_on: {{ ref('int_release_months') }}
 -- depends_on: {{ ref('int_build_months') }} (built first: it reads this model's watermark before the build moves it)
 -- Product detail by month at its natural grain (region × product × partner × trade mode × month ×
