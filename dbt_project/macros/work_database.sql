@@ -3,9 +3,12 @@
     beside the live one, attached as `work` (profiles.yml, TRADE_WORK_DUCKDB_PATH), so that the live
     file, which every publish copies whole for analysts, holds only what they query: half the bytes
     at the scale of 96 months. On Spark every table is in the one catalog and this is a no-op.
-    Use in a model: {{ '{{' }} config(**in_work_database()) {{ '}}' }} -#}
+    Use in a model: {{ '{{' }} config(**in_work_database()) {{ '}}' }}. The tag marks the models on
+    every target (`dbt ls --select tag:work_database`), and keeps the config non-empty on Spark (dbt
+    rejects an empty inline config). -#}
 {% macro in_work_database() -%}
-    {{ return({'database': 'work'} if target.type == 'duckdb' else {}) }}
+    {%- set tagged = {'tags': ['work_database']} -%}
+    {{ return(dict(tagged, database='work') if target.type == 'duckdb' else tagged) }}
 {%- endmacro %}
 
 {#- on-run-start: the work file is derived state of one live file and means nothing beside another
