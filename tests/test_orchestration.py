@@ -309,6 +309,21 @@ def test_a_work_file_is_rebuilt_beside_a_new_live_file_not_trusted(warehouse):
         con.close()
     assert live_id == work_id
 
+    # A warehouse built before the work file existed holds the table in the live file: the next
+    # build drops it there, and the snapshot is again without it.
+    con = duckdb.connect(str(paths.live_db))
+    try:
+        con.execute("ATTACH ? AS work (READ_ONLY)", [str(paths.work_db)])
+        con.execute("CREATE TABLE trade.intermediate.int_trade_detail_month AS "
+                    "SELECT * FROM work.intermediate.int_trade_detail_month")
+    finally:
+        con.close()
+    assert run_pipeline(paths)
+    assert warehouse.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_name = 'int_trade_detail_month'", db=paths.live_db
+    ) == []
+    assert warehouse.query(detail_months, db=paths.work_db) == march
+
 
 def _incremental_models_digest(warehouse) -> str:
     """The incremental models marts_digest does not cover, and the dimensions built from them, without

@@ -19,9 +19,16 @@
     relation cache (filled before this hook runs) true. Hooks run outside a transaction, so each
     statement commits on its own (a DuckDB transaction may write to one database only); the pairing
     is written last, and a kill before it leaves the files unpaired, which the next run repairs the
-    same way. -#}
+    same way. A warehouse built before the work file existed has these tables in the live file: they
+    are dropped there (DuckDB reuses their blocks as the live file grows; the file need not shrink at once). -#}
 {% macro pair_work_database() %}
 {%- if execute and target.type == 'duckdb' -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.database == 'work' -%}
+        {%- set stale = adapter.get_relation(database=target.database, schema=node.schema, identifier=node.alias) -%}
+        {%- if stale -%}
+            {%- do adapter.drop_relation(stale) -%}
+        {%- endif -%}
+    {%- endfor -%}
     {%- do run_query("create table if not exists main.work_database_pairing as select cast(uuid() as varchar) as pairing_id") -%}
     {%- do run_query("create table if not exists work.main.work_database_pairing (pairing_id varchar)") -%}
     {%- set paired = run_query(

@@ -36,7 +36,8 @@ def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> d
     if not found:
         return {}
     # The live file or the attached work file (the row-grain intermediate tables): whichever holds it.
-    catalog, columns = found[0][0], [name for (_, name) in found]
+    catalog = found[0][0]
+    columns = [name for (in_catalog, name) in found if in_catalog == catalog]
     relation = f'"{catalog}"."{schema}"."{table}"'
     is_view = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? AND table_name = ? "
