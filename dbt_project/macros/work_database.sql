@@ -23,12 +23,7 @@
     are dropped there (DuckDB reuses their blocks as the live file grows; the file need not shrink at once). -#}
 {% macro pair_work_database() %}
 {%- if execute and target.type == 'duckdb' -%}
-    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.database == 'work' -%}
-        {%- set stale = adapter.get_relation(database=target.database, schema=node.schema, identifier=node.alias) -%}
-        {%- if stale -%}
-            {%- do adapter.drop_relation(stale) -%}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- do drop_work_models_in(target.database) -%}
     {%- do run_query("create table if not exists main.work_database_pairing as select cast(uuid() as varchar) as pairing_id") -%}
     {%- do run_query("create table if not exists work.main.work_database_pairing (pairing_id varchar)") -%}
     {%- set paired = run_query(
@@ -36,14 +31,20 @@
         ~ " is not distinct from (select min(pairing_id) from work.main.work_database_pairing)"
     ).columns[0].values()[0] -%}
     {%- if not paired -%}
-        {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.database == 'work' -%}
-            {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
-            {%- if relation -%}
-                {%- do adapter.drop_relation(relation) -%}
-            {%- endif -%}
-        {%- endfor -%}
+        {%- do drop_work_models_in('work') -%}
         {%- do run_query("delete from work.main.work_database_pairing") -%}
         {%- do run_query("insert into work.main.work_database_pairing select pairing_id from main.work_database_pairing") -%}
     {%- endif -%}
 {%- endif -%}
+{% endmacro %}
+
+{#- Drop the tables of the work-database models found in `database` (the live file's old copies, or
+    the work file's own), through the adapter so that dbt's relation cache stays true. -#}
+{% macro drop_work_models_in(database) %}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.database == 'work' -%}
+        {%- set relation = adapter.get_relation(database=database, schema=node.schema, identifier=node.alias) -%}
+        {%- if relation -%}
+            {%- do adapter.drop_relation(relation) -%}
+        {%- endif -%}
+    {%- endfor -%}
 {% endmacro %}
