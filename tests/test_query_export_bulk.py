@@ -131,7 +131,20 @@ def test_the_sample_exports_go_through_the_bulk_reader(tmp_path):
         assert len(bulk["rows"]) > 1000
 
 
-def test_many_chunks_number_their_rows_like_the_stream(tmp_path, monkeypatch):
+@pytest.fixture(params=["iconv", "python"])
+def transcoder(request, monkeypatch):
+    """GB18030 → UTF-8 by glibc's iconv, and by Python's codec as on a machine without iconv."""
+    if request.param == "iconv" and not shutil.which("iconv"):
+        pytest.skip("no iconv on this machine: the bulk reader transcodes with Python's codec")
+    if request.param == "python":
+        monkeypatch.setattr(shutil, "which", lambda name, *args, **kwargs: None if name == "iconv" else _which(name))
+    return request.param
+
+
+_which = shutil.which
+
+
+def test_many_chunks_number_their_rows_like_the_stream(tmp_path, monkeypatch, transcoder):
     """Rows across chunk and group boundaries keep their line numbers (tiny chunks force many)."""
     from orchestration.ingest import query_export_bulk
 
@@ -180,6 +193,21 @@ def test_edge_cases_land_as_the_streaming_reader_decides(tmp_path, case):
 def test_a_byte_that_is_not_gb18030_is_left_to_the_stream(tmp_path):
     path = tmp_path / "broken-exports-2024.csv"
     good = "\n".join([HEADER, _row(), _row(month="202404")]).encode("gb18030")
+    path.write_bytes(good + b'\n"202405","29012920","\x81\x20","110","x","10","y","31","z","1","t","0","?","5",\n')
+    bulk, stream = _both(tmp_path, path, path.name)
+    assert bulk["took_bulk"] is False
+    assert "rejected" in stream and "GB18030" in stream["rejected"].upper()
+
+
+def test_a_byte_that_is_not_gb18030_past_the_head_stops_the_transcoder(tmp_path, monkeypatch, transcoder):
+    """Far below the part of the file the parser reads first, so the bulk reader is under way when
+    the transcoder (iconv or Python's codec) meets the byte: it declines, the stream rejects the file."""
+    from orchestration.ingest import query_export_bulk
+
+    monkeypatch.setattr(query_export_bulk, "CHUNK_BYTES", 8192)  # the bad byte in a later chunk
+    rows = [_row(code=f"{29010000 + i:08d}") for i in range(2000)]
+    good = "\n".join([HEADER, *rows]).encode("gb18030")
+    path = tmp_path / "broken-late-exports-2024.csv"
     path.write_bytes(good + b'\n"202405","29012920","\x81\x20","110","x","10","y","31","z","1","t","0","?","5",\n')
     bulk, stream = _both(tmp_path, path, path.name)
     assert bulk["took_bulk"] is False
