@@ -94,3 +94,33 @@ def test_a_stamp_is_not_trusted_when_the_archive_is_missing(scanned):
     read.clear()
     register_inbox(con, paths)
     assert path.name in read and archived.is_file()
+
+
+def test_an_unchanged_file_is_read_once_to_be_archived(scanned):
+    """The fixture's files are an hour old: each was hashed once and its copy trusted, by the stamp."""
+    paths, con, read = scanned
+    assert sorted(read) == sorted(p.name for p in landing.inbox_files(paths.inbox))
+
+
+def test_a_file_rewritten_while_it_is_copied_is_not_archived(tmp_path, monkeypatch):
+    """Between its hashing and its copy the file gets new bytes (and so a new mtime): the copy is read
+    again, does not match the hash, and nothing lands; the next scan archives the new bytes."""
+    inbox, landing_dir = tmp_path / "inbox", tmp_path / "landing"
+    inbox.mkdir()
+    path = inbox / "late-edit.csv"
+    path.write_bytes(b"a,b\n1,2\n")
+    os.utime(path, ns=(AN_HOUR_AGO_NS, AN_HOUR_AGO_NS))
+    real_copyfile = landing.shutil.copyfile
+
+    def edit_then_copy(source, target):
+        with open(source, "ab") as f:
+            f.write(b"3,4\n")
+        return real_copyfile(source, target)
+
+    monkeypatch.setattr(landing.shutil, "copyfile", edit_then_copy)
+    with pytest.raises(OSError, match="changed while it was being archived"):
+        landing.land_file(path, inbox, landing_dir)
+    assert not list(landing_dir.iterdir())
+    monkeypatch.setattr(landing.shutil, "copyfile", real_copyfile)
+    landed, _ = landing.land_file(path, inbox, landing_dir)
+    assert landed.landing_path.read_bytes() == b"a,b\n1,2\n3,4\n"
