@@ -682,13 +682,14 @@ def build_report(published_db: Path, out_dir: Path) -> ReportResult:
         for chart in charts:
             if chart.figure is not None:
                 if is_sample:
-                    # On the image itself: a chart copied out of the page stays labelled.
-                    # Below everything else; bbox_inches="tight" grows the image to hold it.
-                    chart.figure.text(0.99, -0.01, "SAMPLE DATA — not official GACC figures", ha="right", va="top",
-                                      fontsize=8, color="#b00020", fontweight="bold")
+                    # On the image itself: a chart copied out of the page stays labelled. Below
+                    # everything else, as the figure's x label: the constrained layout makes room
+                    # for it in the one drawing savefig does (a text outside the figure needed
+                    # bbox_inches="tight", which draws every chart twice).
+                    chart.figure.supxlabel("SAMPLE DATA — not official GACC figures", x=0.99, ha="right",
+                                           fontsize=8, color="#b00020", fontweight="bold")
                 # No 'Software' text chunk: it would carry matplotlib's URL into the report folder.
-                chart.figure.savefig(building / chart.file, format="png", metadata={"Software": None},
-                                    bbox_inches="tight" if is_sample else None)
+                chart.figure.savefig(building / chart.file, format="png", metadata={"Software": None})
                 chart.figure = None
         data = {
             "title": TITLE,
