@@ -198,16 +198,16 @@ def _copy_range(source: BinaryIO, offset: int, length: int, target: BinaryIO) ->
 
 def _iconv_range(iconv: str, source: BinaryIO, offset: int, length: int, target: BinaryIO) -> None:
     """GB18030 through glibc's iconv (C, about 3× Python's codec), fed from the file, writing the file."""
-    process = subprocess.Popen([iconv, "-f", "GB18030", "-t", "UTF-8"], stdin=subprocess.PIPE, stdout=target,
-                               stderr=subprocess.PIPE)
-    try:
-        _copy_range(source, offset, length, process.stdin)
-    except BrokenPipeError:
-        pass  # iconv stopped at a byte it cannot convert; its message says so
-    finally:
-        process.stdin.close()
-    message = process.stderr.read()
-    if process.wait() != 0:
+    with subprocess.Popen([iconv, "-f", "GB18030", "-t", "UTF-8"], stdin=subprocess.PIPE, stdout=target,
+                          stderr=subprocess.PIPE) as process:  # on leaving, waited for, whatever was raised
+        try:
+            _copy_range(source, offset, length, process.stdin)
+        except BrokenPipeError:
+            pass  # iconv stopped at a byte it cannot convert; its message says so
+        finally:
+            process.stdin.close()
+        message = process.stderr.read()
+    if process.returncode != 0:
         raise BulkDeclined(f"not valid GB18030 ({message.decode(errors='replace').strip()[:200]})")
 
 
