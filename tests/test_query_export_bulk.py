@@ -131,6 +131,9 @@ def test_the_sample_exports_go_through_the_bulk_reader(tmp_path):
         assert len(bulk["rows"]) > 1000
 
 
+_which = shutil.which  # the real one, for the fixture's stand-in to call
+
+
 @pytest.fixture(params=["iconv", "python"])
 def transcoder(request, monkeypatch):
     """GB18030 → UTF-8 by glibc's iconv, and by Python's codec as on a machine without iconv."""
@@ -139,9 +142,6 @@ def transcoder(request, monkeypatch):
     if request.param == "python":
         monkeypatch.setattr(shutil, "which", lambda name, *args, **kwargs: None if name == "iconv" else _which(name))
     return request.param
-
-
-_which = shutil.which
 
 
 def test_many_chunks_number_their_rows_like_the_stream(tmp_path, monkeypatch, transcoder):
